@@ -1,0 +1,150 @@
+"""Typed, lenient models of what Ropo One's invoice query returns.
+
+Ropo says it may add fields without notice, and an older published schema used
+``group_case_numbers`` where the current one has ``group_invoice_numbers``. So: unknown
+fields are ignored, every field but the list itself may be missing or ``null``, and money
+is a :class:`~decimal.Decimal` read from the JSON text, never a float.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+
+
+class InvoiceStatus(StrEnum):
+    """The statuses Ropo One (and the consumer portal MyRopo) use, most urgent first."""
+
+    COLLECTION = "collection"
+    REMINDER = "reminder"
+    DUE = "due"
+    INVOICING = "invoicing"
+    PAID = "paid"
+    UNKNOWN = "unknown"  # a status Ropo added after this code was written
+
+    @property
+    def urgency(self) -> int:
+        """Sort key: 0 is the most urgent."""
+        return _URGENCY[self]
+
+
+_URGENCY = {
+    InvoiceStatus.COLLECTION: 0,
+    InvoiceStatus.REMINDER: 1,
+    InvoiceStatus.DUE: 2,
+    InvoiceStatus.UNKNOWN: 3,
+    InvoiceStatus.INVOICING: 4,
+    InvoiceStatus.PAID: 5,
+}
+
+
+class Invoice(BaseModel):
+    """One job (invoice) of an end customer, as ``findbyendcustomer`` describes it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    case_number: int | None = None
+    invoice_number: str | None = None
+    original_invoice_date: date | None = None
+    status: InvoiceStatus = InvoiceStatus.UNKNOWN
+    open_amount: Decimal = Decimal(0)
+    group_job: bool = False
+    group_invoice_numbers: tuple[str, ...] = Field(
+        default=(), validation_alias=AliasChoices("group_invoice_numbers", "group_case_numbers")
+    )
+    group_total_payable: Decimal | None = None
+    my_ropo_link: str | None = None
+
+    @field_validator("case_number", mode="before")
+    @classmethod
+    def _lenient_int(cls, value: Any) -> Any:
+        if value in (None, ""):
+            return None
+        if isinstance(value, str) and not value.strip().isdigit():
+            return None
+        return value
+
+    @field_validator("invoice_number", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        if value is None or value == "":
+            return None
+        return str(value)
+
+    @field_validator("original_invoice_date", mode="before")
+    @classmethod
+    def _lenient_date(cls, value: Any) -> date | None:
+        if value in (None, ""):
+            return None
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value).strip()[:10])
+        except ValueError:
+            return None
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _lenient_status(cls, value: Any) -> InvoiceStatus:
+        try:
+            return InvoiceStatus(str(value).strip().lower())
+        except ValueError:
+            return InvoiceStatus.UNKNOWN
+
+    @field_validator("open_amount", mode="before")
+    @classmethod
+    def _amount_or_zero(cls, value: Any) -> Any:
+        return Decimal(0) if value in (None, "") else _decimal(value)
+
+    @field_validator("group_total_payable", mode="before")
+    @classmethod
+    def _optional_amount(cls, value: Any) -> Any:
+        return None if value in (None, "") else _decimal(value)
+
+    @field_validator("group_job", mode="before")
+    @classmethod
+    def _flag(cls, value: Any) -> bool:
+        return str(value).strip().lower() in {"1", "true", "yes"}
+
+    @field_validator("group_invoice_numbers", mode="before")
+    @classmethod
+    def _numbers(cls, value: Any) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, str | int):
+            value = [value]
+        return tuple(str(v) for v in value if v not in (None, ""))
+
+    @field_validator("my_ropo_link", mode="before")
+    @classmethod
+    def _https_link(cls, value: Any) -> str | None:
+        # Only a real https link becomes a button: anything else could not be opened anyway.
+        if not isinstance(value, str) or not value.startswith("https://"):
+            return None
+        return value.strip()
+
+
+class JobsResponse(BaseModel):
+    """The body of a ``200`` from ``findbyendcustomer``."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    jobs: tuple[Invoice, ...] = ()
+
+    @field_validator("jobs", mode="before")
+    @classmethod
+    def _null_is_empty(cls, value: Any) -> Any:
+        return () if value is None else value
+
+
+def _decimal(value: Any) -> Decimal:
+    # A float that reached us (Python-side construction) goes through repr, so 12.1 stays 12.1.
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return Decimal(str(value).strip().replace(",", "."))

@@ -1,0 +1,158 @@
+"""All configuration, read once from the environment (and an optional ``.env``).
+
+Secrets are :class:`~pydantic.SecretStr`, so printing the settings never shows them. A
+missing or malformed value stops start-up with a message that names the variable.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_ROPO_BASE_URL = "https://rc.ropo24.fi/rest"
+SANDBOX_BASE_URL = "http://sandbox.invalid/rest"  # the embedded sandbox: served in-process
+_CURRENCY_BY_COUNTRY = {"fi": "EUR", "se": "SEK", "no": "NOK"}
+_LOCALE_BY_COUNTRY = {"fi": "en_FI", "se": "en_SE", "no": "en_NO"}
+
+
+class RopoEnvironment(StrEnum):
+    """Where invoice data comes from; shown in every reply's footer."""
+
+    SANDBOX = "sandbox"
+    TEST = "test"
+    PRODUCTION = "production"
+    CUSTOM = "custom"  # any other URL, e.g. a standalone sandbox or a proxy
+
+
+class SettingsError(Exception):
+    """Configuration that cannot work, explained by variable name."""
+
+
+class Settings(BaseSettings):
+    """The app's settings. Environment variable names are the public interface."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    ropo_base_url: str = DEFAULT_ROPO_BASE_URL
+    ropo_cid: str | None = None
+    ropo_apicode: SecretStr | None = None
+    ropo_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    ropo_currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+
+    port: int = Field(default=3000, ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    display_locale: str | None = None
+
+    @field_validator("ropo_cid", "ropo_currency", "display_locale", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator(
+        "ropo_apicode", "slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before"
+    )
+    @classmethod
+    def _blank_secret_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("ropo_base_url", "slack_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be a full http(s) URL")
+        return value
+
+    @field_validator("ropo_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+    @model_validator(mode="after")
+    def _credentials_come_in_pairs(self) -> Settings:
+        if (self.ropo_cid is None) != (self.ropo_apicode is None):
+            missing = "ROPO_APICODE" if self.ropo_apicode is None else "ROPO_CID"
+            raise ValueError(
+                f"{missing} is not set: set both ROPO_CID and ROPO_APICODE, "
+                "or neither to use the built-in sandbox"
+            )
+        if (
+            self.ropo_cid is not None
+            and self.slack_bot_token is not None
+            and not (self.slack_signing_secret or self.slack_app_token)
+        ):
+            raise ValueError("SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN is required")
+        return self
+
+    @property
+    def uses_sandbox(self) -> bool:
+        """True when no Ropo credentials are configured: the built-in sandbox answers."""
+        return self.ropo_cid is None
+
+    @property
+    def ropo_url(self) -> str:
+        """The base URL actually used (the embedded sandbox's when it is in use)."""
+        return SANDBOX_BASE_URL if self.uses_sandbox else self.ropo_base_url
+
+    @property
+    def ropo_environment(self) -> RopoEnvironment:
+        """Sandbox, Ropo's test environment (``rc.``), production, or a custom URL."""
+        if self.uses_sandbox:
+            return RopoEnvironment.SANDBOX
+        host = urlsplit(self.ropo_base_url).hostname or ""
+        if host.startswith("rc.ropo24."):
+            return RopoEnvironment.TEST
+        if host in {"ropo24.fi", "ropo24.se", "ropo24.no"} or host.startswith("www.ropo24."):
+            return RopoEnvironment.PRODUCTION
+        return RopoEnvironment.CUSTOM
+
+    @property
+    def _country(self) -> str | None:
+        if self.uses_sandbox:
+            return None
+        host = urlsplit(self.ropo_base_url).hostname or ""
+        return host.rsplit(".", 1)[-1] if host.rsplit(".", 1)[-1] in _CURRENCY_BY_COUNTRY else None
+
+    @property
+    def currency(self) -> str:
+        """ROPO_CURRENCY, else the base URL's country's currency, else EUR."""
+        return self.ropo_currency or _CURRENCY_BY_COUNTRY.get(self._country or "", "EUR")
+
+    @property
+    def locale(self) -> str:
+        """How amounts are formatted: DISPLAY_LOCALE, else English with the country's rules."""
+        return self.display_locale or _LOCALE_BY_COUNTRY.get(self._country or "", "en_FI")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning validation errors into one readable :class:`SettingsError`."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_input=False, include_url=False):
+            name = "_".join(str(part) for part in error["loc"]).upper()
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{name}: {message}" if name else message)
+        raise SettingsError("Configuration problem: " + "; ".join(problems)) from None
