@@ -1,0 +1,350 @@
+"""Pieces every Block Kit surface shares: escaping, amounts, dates, statuses, footer, limits.
+
+Everything here is pure: the same input always gives the same dict, with no I/O.
+"""
+
+from __future__ import annotations
+
+import calendar
+import functools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+from babel import Locale
+from babel.numbers import format_currency
+
+from bot import ids
+from bot.ropo.models import InvoiceStatus
+from bot.settings import RopoEnvironment
+
+Payload = dict[str, Any]
+Block = dict[str, Any]
+
+ELLIPSIS = "…"
+USAGE = f"{ids.COMMAND} <HETU or customer number> [all]"
+PAID_FLAGS = ("all", "--all", "kaikki", "alla")
+ONLY_YOU = "Only you can see this."
+UNKNOWN = "unknown"
+
+# Longest raw text taken from Ropo or the agent into one spot of a message. Applied before
+# escaping, which can grow a text fivefold (``&`` -> ``&amp;``), so the limits below hold.
+MAX_SHOWN_CHARS = 80
+
+_NOON_S = 12 * 60 * 60
+
+
+@dataclass(frozen=True, slots=True)
+class StatusInfo:
+    """How one invoice status is shown, and what it means for the customer."""
+
+    emoji: str
+    label: str
+    meaning: str
+
+
+STATUS_LEGEND: Mapping[InvoiceStatus, StatusInfo] = MappingProxyType(
+    {
+        InvoiceStatus.COLLECTION: StatusInfo(
+            ":red_circle:",
+            "Collection",
+            "In debt collection: collection costs may be added. The customer should pay "
+            "or agree on a payment plan now.",
+        ),
+        InvoiceStatus.REMINDER: StatusInfo(
+            ":large_orange_circle:",
+            "Reminder",
+            "Overdue, and a payment reminder has been sent. Paying now keeps it out of collection.",
+        ),
+        InvoiceStatus.DUE: StatusInfo(
+            ":large_yellow_circle:",
+            "Due",
+            "Past its due date; no reminder has been sent yet.",
+        ),
+        InvoiceStatus.INVOICING: StatusInfo(
+            ":large_blue_circle:",
+            "Invoicing",
+            "Sent and not yet due: nothing is late.",
+        ),
+        InvoiceStatus.PAID: StatusInfo(
+            ":white_check_mark:",
+            "Paid",
+            "Paid in full: nothing to do.",
+        ),
+        InvoiceStatus.UNKNOWN: StatusInfo(
+            ":grey_question:",
+            "Unknown status",
+            "A status this app does not know yet: check the invoice in MyRopo.",
+        ),
+    }
+)
+"""Every status in display order (most urgent first); the help and App Home legends use it."""
+
+SOURCE_LABELS: Mapping[RopoEnvironment, str] = MappingProxyType(
+    {
+        RopoEnvironment.SANDBOX: "Ropo One sandbox — fake data",
+        RopoEnvironment.TEST: "Ropo One test environment",
+        RopoEnvironment.PRODUCTION: "Ropo One production",
+        RopoEnvironment.CUSTOM: "Ropo One (custom endpoint)",
+    }
+)
+"""Where the data came from, as the footer says it."""
+
+
+# --- text ---------------------------------------------------------------------------------
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Escape ``&``, ``<`` and ``>`` so Slack shows them instead of parsing mentions or links."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def truncate(text: str, limit: int = MAX_SHOWN_CHARS) -> str:
+    """``text`` cut to at most ``limit`` characters, ending in ``…`` when it was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
+
+
+def code(text: str, limit: int = MAX_SHOWN_CHARS) -> str:
+    """``text`` as inline code: truncated, escaped, and unable to close the code span early."""
+    # A backtick would end the span; U+02CB looks the same and keeps the text whole.
+    return "`" + escape_mrkdwn(truncate(text, limit).replace("`", "\u02cb")) + "`"
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """``1 invoice``, ``2 invoices``."""
+    word = singular if count == 1 else (plural_form or singular + "s")
+    return f"{count:,} {word}"
+
+
+def join_limited(items: Iterable[str], *, budget: int, max_items: int) -> str:
+    """Escape and join ``items`` with commas until ``budget`` characters or ``max_items``.
+
+    What does not fit is counted: ``A, B, …and 480 more``.
+    """
+    items = tuple(items)
+    shown: list[str] = []
+    used = 0
+    for item in items[:max_items]:
+        piece = escape_mrkdwn(truncate(item))
+        if shown and used + len(piece) + 2 > budget:
+            break
+        shown.append(piece)
+        used += len(piece) + 2
+    rest = len(items) - len(shown)
+    text = ", ".join(shown)
+    return f"{text}, {ELLIPSIS}and {rest:,} more" if rest else text
+
+
+def slack_date(day: date | None) -> str:
+    """A Slack date token showing ``day`` in each reader's own format, or ``unknown``.
+
+    The token points at 12:00 UTC, so every reader from UTC-12 to UTC+11 sees the same
+    calendar day; the fallback after ``|`` is the ISO date.
+    """
+    if day is None:
+        return UNKNOWN
+    epoch = calendar.timegm(day.timetuple()) + _NOON_S
+    return f"<!date^{epoch}^{{date_short}}|{day.isoformat()}>"
+
+
+@functools.lru_cache(maxsize=16)
+def _locale(name: str) -> Locale:
+    # Parsing a locale loads CLDR data: far slower than the formatting itself.
+    return Locale.parse(name)
+
+
+def format_amount(amount: Decimal | None, currency: str, locale: str) -> str:
+    """``412,80 €``-style money in ``locale``'s conventions, or ``unknown``."""
+    if amount is None or not amount.is_finite():
+        return UNKNOWN
+    return format_currency(amount, currency, locale=_locale(locale))
+
+
+# --- blocks -------------------------------------------------------------------------------
+
+
+def mrkdwn(text: str) -> dict[str, Any]:
+    """A mrkdwn text object; the caller has escaped what needs it."""
+    return {"type": "mrkdwn", "text": text}
+
+
+def plain_text(text: str) -> dict[str, Any]:
+    """A plain text object that renders ``:emoji:`` codes."""
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def section(text: str, *, block_id: str | None = None, accessory: Block | None = None) -> Block:
+    """A section of mrkdwn text, optionally with an id and an accessory element."""
+    block: Block = {"type": "section", "text": mrkdwn(text)}
+    if block_id is not None:
+        block["block_id"] = block_id
+    if accessory is not None:
+        block["accessory"] = accessory
+    return block
+
+
+def context(*texts: str, block_id: str | None = None) -> Block:
+    """A context block of mrkdwn elements (small grey text)."""
+    block: Block = {"type": "context", "elements": [mrkdwn(t) for t in texts]}
+    if block_id is not None:
+        block["block_id"] = block_id
+    return block
+
+
+def divider() -> Block:
+    """A horizontal rule."""
+    return {"type": "divider"}
+
+
+def button(
+    text: str,
+    action_id: str,
+    *,
+    value: str | None = None,
+    url: str | None = None,
+    style: str | None = None,
+) -> Block:
+    """A button element; ``value`` is what comes back on a click, ``url`` opens a page."""
+    element: Block = {"type": "button", "text": plain_text(text), "action_id": action_id}
+    if value is not None:
+        element["value"] = value
+    if url is not None:
+        element["url"] = url
+    if style is not None:
+        element["style"] = style
+    return element
+
+
+def footer(environment: RopoEnvironment, reference: str | None = None) -> Block:
+    """The last block of every reply: who sees it, where the data came from, the reference."""
+    parts = [f":lock: {ONLY_YOU}", f"Data: {SOURCE_LABELS[environment]}"]
+    if reference is not None:
+        parts.append(f"Reference: {code(reference)}")
+    return context(" · ".join(parts), block_id=ids.BLOCK_FOOTER)
+
+
+def message(text: str, blocks: list[Block]) -> Payload:
+    """A message payload: the notification / screen-reader ``text`` and the blocks."""
+    return {"text": text, "blocks": blocks}
+
+
+# --- Slack's limits -----------------------------------------------------------------------
+
+MAX_MESSAGE_TEXT = 40_000
+MAX_TEXT_OBJECT = 3_000
+MAX_SECTION_FIELDS = 10
+MAX_FIELD_TEXT = 2_000
+MAX_HEADER_TEXT = 150
+MAX_CONTEXT_ELEMENTS = 10
+MAX_ACTIONS_ELEMENTS = 25
+MAX_BUTTON_TEXT = 75
+MAX_BUTTON_VALUE = 2_000
+MAX_URL = 3_000
+MAX_ID = 255
+
+
+def check_limits(payload: Payload, *, max_blocks: int = 50, require_text: bool = True) -> None:
+    """Raise :class:`ValueError` naming the first Slack limit ``payload`` breaks.
+
+    Slack rejects a whole message over one of these, so a reply that fails here would
+    reach the agent as nothing at all. ``max_blocks`` is 50 for a message, 100 for a modal;
+    a view has no top-level ``text``, hence ``require_text``.
+    """
+    if require_text:
+        text = payload.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("text: a message needs a non-empty top-level text")
+        _at_most("text", text, MAX_MESSAGE_TEXT)
+    blocks = payload.get("blocks", [])
+    if len(blocks) > max_blocks:
+        raise ValueError(f"blocks: {len(blocks)} blocks, Slack allows at most {max_blocks}")
+    block_ids: set[str] = set()
+    for index, block in enumerate(blocks):
+        where = f"blocks[{index}]"
+        block_id = block.get("block_id")
+        if block_id is not None:
+            _at_most(f"{where}.block_id", block_id, MAX_ID)
+            if block_id in block_ids:
+                raise ValueError(f"{where}.block_id: {block_id!r} is used twice in one message")
+            block_ids.add(block_id)
+        kind = block.get("type")
+        if kind == "section":
+            _check_section(where, block)
+        elif kind == "header":
+            _check_text_object(f"{where}.text", block.get("text"), MAX_HEADER_TEXT)
+        elif kind == "context":
+            _check_context(where, block)
+        elif kind == "actions":
+            _check_actions(where, block)
+
+
+def _at_most(where: str, text: str, limit: int) -> None:
+    if len(text) > limit:
+        raise ValueError(f"{where}: {len(text):,} characters, Slack allows at most {limit:,}")
+
+
+def _check_text_object(where: str, obj: Any, limit: int) -> None:
+    if not isinstance(obj, dict) or not isinstance(obj.get("text"), str) or not obj["text"]:
+        raise ValueError(f"{where}: a text object with non-empty text is required")
+    _at_most(f"{where}.text", obj["text"], limit)
+
+
+def _check_section(where: str, block: Block) -> None:
+    if "text" not in block and "fields" not in block:
+        raise ValueError(f"{where}: a section needs text or fields")
+    if "text" in block:
+        _check_text_object(f"{where}.text", block["text"], MAX_TEXT_OBJECT)
+    fields = block.get("fields", [])
+    if len(fields) > MAX_SECTION_FIELDS:
+        raise ValueError(
+            f"{where}.fields: {len(fields)} fields, Slack allows at most {MAX_SECTION_FIELDS}"
+        )
+    for i, field in enumerate(fields):
+        _check_text_object(f"{where}.fields[{i}]", field, MAX_FIELD_TEXT)
+    if "accessory" in block:
+        _check_element(f"{where}.accessory", block["accessory"])
+
+
+def _check_context(where: str, block: Block) -> None:
+    elements = block.get("elements", [])
+    if not 1 <= len(elements) <= MAX_CONTEXT_ELEMENTS:
+        raise ValueError(
+            f"{where}.elements: {len(elements)} elements, Slack allows 1 to {MAX_CONTEXT_ELEMENTS}"
+        )
+    for i, element in enumerate(elements):
+        if element.get("type") in ("mrkdwn", "plain_text"):
+            _check_text_object(f"{where}.elements[{i}]", element, MAX_TEXT_OBJECT)
+
+
+def _check_actions(where: str, block: Block) -> None:
+    elements = block.get("elements", [])
+    if not 1 <= len(elements) <= MAX_ACTIONS_ELEMENTS:
+        raise ValueError(
+            f"{where}.elements: {len(elements)} elements, Slack allows 1 to {MAX_ACTIONS_ELEMENTS}"
+        )
+    action_ids: set[str] = set()
+    for i, element in enumerate(elements):
+        _check_element(f"{where}.elements[{i}]", element)
+        action_id = element.get("action_id")
+        if action_id is not None:
+            if action_id in action_ids:
+                raise ValueError(
+                    f"{where}.elements[{i}].action_id: {action_id!r} is used twice in one block"
+                )
+            action_ids.add(action_id)
+
+
+def _check_element(where: str, element: Block) -> None:
+    action_id = element.get("action_id")
+    if action_id is not None:
+        _at_most(f"{where}.action_id", action_id, MAX_ID)
+    if element.get("type") != "button":
+        return
+    _check_text_object(f"{where}.text", element.get("text"), MAX_BUTTON_TEXT)
+    if "value" in element:
+        _at_most(f"{where}.value", element["value"], MAX_BUTTON_VALUE)
+    if "url" in element:
+        _at_most(f"{where}.url", element["url"], MAX_URL)

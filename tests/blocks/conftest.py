@@ -1,0 +1,106 @@
+"""Fixtures for the Block Kit builder tests: model factories, golden files, validation."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from slack_sdk.models.blocks import Block
+
+from bot.blocks import check_limits
+from bot.lookup import LookupResult, sort_invoices
+from bot.query import Identifier, IdentifierKind, Query
+from bot.ropo.models import Invoice
+from bot.settings import RopoEnvironment
+
+GOLDEN_DIR = Path(__file__).resolve().parent.parent / "golden" / "blocks"
+REFERENCE = "R-TEST01"
+
+
+def _dump(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+
+
+@pytest.fixture(scope="session")
+def assert_golden() -> Callable[[str, dict[str, Any]], None]:
+    """Compare a whole payload to ``tests/golden/blocks/<name>.json``; UPDATE_GOLDEN=1 rewrites."""
+
+    def check(name: str, payload: dict[str, Any]) -> None:
+        path = GOLDEN_DIR / f"{name}.json"
+        actual = _dump(payload)
+        if os.environ.get("UPDATE_GOLDEN") == "1":
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(actual, encoding="utf-8")
+            return
+        if not path.exists():
+            pytest.fail(
+                f"golden file {path} is missing: run `UPDATE_GOLDEN=1 pytest tests/blocks`, "
+                "then read the file before committing it"
+            )
+        expected = path.read_text(encoding="utf-8")
+        if json.loads(expected) != payload:
+            diff = "".join(
+                difflib.unified_diff(
+                    expected.splitlines(keepends=True),
+                    actual.splitlines(keepends=True),
+                    fromfile=f"golden/{path.name}",
+                    tofile="rendered",
+                )
+            )
+            pytest.fail(f"payload differs from {path.name} (UPDATE_GOLDEN=1 to accept):\n{diff}")
+
+    return check
+
+
+@pytest.fixture(scope="session")
+def assert_valid() -> Callable[..., None]:
+    """Check a payload with slack_sdk's models (exact round trip) and with ``check_limits``."""
+
+    def check(payload: dict[str, Any], *, max_blocks: int = 50) -> None:
+        check_limits(payload, max_blocks=max_blocks)
+        for block in payload["blocks"]:
+            parsed = Block.parse(block)
+            assert parsed is not None, f"slack_sdk does not know this block: {block}"
+            # to_dict() validates Slack's limits; equality proves no key was misspelt or lost.
+            assert parsed.to_dict() == block
+
+    return check
+
+
+@pytest.fixture(scope="session")
+def button_value() -> Callable[[int, bool], str]:
+    """A stand-in for the sealer: readable, so goldens show which page each button asks for."""
+    return lambda page, include_paid: f"ctx:{page}:{int(include_paid)}"
+
+
+@pytest.fixture(scope="session")
+def make_result() -> Callable[..., LookupResult]:
+    """Build a :class:`LookupResult` from job dicts (or invoices), sorted as lookup sorts."""
+
+    def build(
+        jobs: Iterable[dict[str, Any] | Invoice],
+        *,
+        identifier: Identifier | None = None,
+        include_paid: bool = False,
+        currency: str = "EUR",
+        environment: RopoEnvironment = RopoEnvironment.SANDBOX,
+        reference: str = REFERENCE,
+    ) -> LookupResult:
+        invoices = tuple(j if isinstance(j, Invoice) else Invoice.model_validate(j) for j in jobs)
+        return LookupResult(
+            query=Query(
+                identifier or Identifier(IdentifierKind.HETU, "131052-308T"),
+                include_paid=include_paid,
+            ),
+            invoices=sort_invoices(invoices),
+            currency=currency,
+            environment=environment,
+            reference=reference,
+        )
+
+    return build
