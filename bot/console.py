@@ -36,6 +36,7 @@ EMOJI: Mapping[str, str] = {
     "no_entry": "🚫",
     "no_entry_sign": "🚫",
     "page_facing_up": "📄",
+    "receipt": "🧾",
     "busts_in_silhouette": "👥",
     "bust_in_silhouette": "👤",
     "calendar": "📆",

@@ -17,21 +17,38 @@ HETU_SHAPE = re.compile(
 )
 
 
+# Slack tokens (xoxb-, xoxp-, xapp-, ...) and bearer tokens (Ropo's JWTs) in any text.
+SECRET_SHAPE = re.compile(
+    r"\b(?:xox[abeoprs]|xapp)-[0-9A-Za-z-]{6,}|(?<=Bearer )[0-9A-Za-z._~+/=-]{8,}"
+)
+
+
 def mask_hetu(hetu: str) -> str:
     """Return ``131052-****`` for ``131052-308T``: birth date and century sign, nothing more."""
     return f"{hetu[:7].upper()}****"
 
 
 def redact(text: str) -> str:
-    """Mask every HETU-shaped substring of ``text``."""
-    return HETU_SHAPE.sub(lambda m: mask_hetu(m.group(0)), text)
+    """Mask every HETU-shaped substring and every token-shaped secret in ``text``."""
+    text = HETU_SHAPE.sub(lambda m: mask_hetu(m.group(0)), text)
+    return SECRET_SHAPE.sub("[redacted]", text)
 
 
 class RedactingFilter(logging.Filter):
     """A logging filter that masks HETU-shaped text in a record's message, args and traceback.
 
     It rewrites the record in place so every handler after it sees only the masked text.
+    ``secrets`` are literal values (the Ropo apicode, the signing secret) masked as well.
     """
+
+    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self._secrets = tuple(s for s in secrets if len(s) >= 4)
+
+    def _clean(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "[redacted]")
+        return redact(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Redact the record; never drop it."""
@@ -39,12 +56,12 @@ class RedactingFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a broken format string must not lose the record
             message = f"{record.msg!r} {record.args!r}"
-        record.msg = redact(message)
+        record.msg = self._clean(message)
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = redact(record.exc_text)
+            record.exc_text = self._clean(record.exc_text)
         if record.stack_info:
-            record.stack_info = redact(record.stack_info)
+            record.stack_info = self._clean(record.stack_info)
         return True

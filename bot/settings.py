@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Literal
 from urllib.parse import urlsplit
 
+from babel import Locale, UnknownLocaleError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -65,6 +66,17 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_secret_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("display_locale")
+    @classmethod
+    def _known_locale(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            Locale.parse(value)
+        except (ValueError, UnknownLocaleError):
+            raise ValueError(f"unknown locale {value!r} (try en_FI, fi_FI, sv_SE, nb_NO)") from None
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -9,7 +9,7 @@ is a :class:`~decimal.Decimal` read from the JSON text, never a float.
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
@@ -145,6 +145,12 @@ class JobsResponse(BaseModel):
 
 def _decimal(value: Any) -> Decimal:
     # A float that reached us (Python-side construction) goes through repr, so 12.1 stays 12.1.
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    return Decimal(str(value).strip().replace(",", "."))
+    try:
+        if isinstance(value, float):
+            return Decimal(repr(value))
+        amount = Decimal(str(value).strip().replace(",", "."))
+    except InvalidOperation:
+        raise ValueError("not an amount") from None  # pydantic turns ValueError into a failure
+    if not amount.is_finite():
+        raise ValueError("not a finite amount")
+    return amount

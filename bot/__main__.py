@@ -1,0 +1,140 @@
+"""Command line: ``python -m bot [serve | socket | demo | sandbox]``.
+
+With no command it picks for you: Socket Mode when ``SLACK_APP_TOKEN`` is set, HTTP mode when
+``SLACK_SIGNING_SECRET`` and ``SLACK_BOT_TOKEN`` are, and otherwise the demo console.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+
+import uvicorn
+
+from bot.logs import configure_logging
+from bot.settings import Settings, SettingsError, load_settings
+
+logger = logging.getLogger("bot")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line, load settings, run the chosen mode; return the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    command = args.command or _default_command(settings)
+    if command == "demo" and "LOG_LEVEL" not in os.environ:
+        # The console is the demo's output; INFO lines in between would only get in the way.
+        settings = settings.model_copy(update={"log_level": "WARNING"})
+    configure_logging(settings)
+    try:
+        if command == "serve":
+            return _serve(settings, args.port or settings.port, args.host)
+        if command == "socket":
+            return asyncio.run(_socket(settings))
+        if command == "demo":
+            from bot.demo import run_demo
+
+            return asyncio.run(run_demo(settings, once=args.once))
+        return _sandbox(args.host, args.port or 8081, args.latency)
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    commands = parser.add_subparsers(dest="command")
+    serve = commands.add_parser("serve", help="HTTP mode: POST /slack/events on $PORT")
+    serve.add_argument("--port", type=int, help="default: $PORT or 3000")
+    serve.add_argument("--host", default="0.0.0.0", help="default: all interfaces")  # noqa: S104
+    commands.add_parser("socket", help="Socket Mode (needs SLACK_APP_TOKEN)")
+    demo = commands.add_parser("demo", help="the app in this terminal, on the built-in sandbox")
+    demo.add_argument("--once", metavar="TEXT", help='answer one line, e.g. "/invoices C-1001"')
+    sandbox = commands.add_parser("sandbox", help="serve the Ropo One sandbox on its own")
+    sandbox.add_argument("--port", type=int, help="default: 8081")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--latency", type=float, default=0.0, help="seconds added per query")
+    parser.set_defaults(port=None, host="0.0.0.0", once=None, latency=0.0)  # noqa: S104
+    return parser
+
+
+def _default_command(settings: Settings) -> str:
+    if settings.slack_app_token and settings.slack_bot_token:
+        return "socket"
+    if settings.slack_signing_secret and settings.slack_bot_token:
+        return "serve"
+    return "demo"
+
+
+def _serve(settings: Settings, port: int, host: str) -> int:
+    if not (settings.slack_signing_secret and settings.slack_bot_token):
+        raise SettingsError(
+            "HTTP mode needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET "
+            "(or run `python -m bot demo` to try the app without Slack)"
+        )
+    from bot.web import create_web_app
+
+    uvicorn.run(
+        create_web_app(settings),
+        host=host,
+        port=port,
+        log_config=None,  # ours, with the redacting filter
+        access_log=settings.log_level == "DEBUG",
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+async def _socket(settings: Settings) -> int:
+    if not (settings.slack_app_token and settings.slack_bot_token):
+        raise SettingsError("Socket Mode needs SLACK_APP_TOKEN (xapp-…) and SLACK_BOT_TOKEN")
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    from bot.app import create_app, create_ropo_client, create_services
+    from bot.web import describe
+
+    ropo = create_ropo_client(settings)
+    app = create_app(settings, create_services(settings, ropo), socket_mode=True)
+    handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
+    logger.info("connecting to Slack in Socket Mode; Ropo One: %s", describe(settings))
+    try:
+        await handler.start_async()
+    finally:
+        await ropo.aclose()
+    return 0
+
+
+def _sandbox(host: str, port: int, latency: float) -> int:
+    from bot.ropo.sandbox import SANDBOX_APICODE, SANDBOX_CID, create_sandbox_app
+
+    logger.info(
+        "Ropo One sandbox on http://%s:%d/rest — ROPO_BASE_URL=http://%s:%d/rest "
+        "ROPO_CID=%s ROPO_APICODE=%s",
+        host,
+        port,
+        host,
+        port,
+        SANDBOX_CID,
+        SANDBOX_APICODE,
+    )
+    uvicorn.run(
+        create_sandbox_app(latency_s=latency),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Builds the Slack app: Bolt's AsyncApp with every listener, and the services it uses.
+
+Nothing here runs at import time; ``create_app`` is called by the CLI, the demo, the tests
+and the benchmark alike, so they all exercise the same app.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+from pydantic import SecretStr
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import listeners
+from bot.context import ContextSealer
+from bot.lookup import InvoiceLookup
+from bot.ropo.client import RopoClient
+from bot.ropo.sandbox import SANDBOX_APICODE, SANDBOX_CID, create_sandbox_app
+from bot.services import Services
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# Used when the app runs without a Slack workspace (the demo console): the requests are
+# still signed and verified, with this secret.
+OFFLINE_SIGNING_SECRET = "offline-demo-signing-secret"  # noqa: S105 - not a secret: no Slack
+OFFLINE_BOT_TOKEN = "xoxb-offline-demo"  # noqa: S105
+
+
+def create_ropo_client(settings: Settings) -> RopoClient:
+    """The Ropo One client: to the configured URL, or to the built-in sandbox in-process."""
+    cid, apicode = settings.ropo_cid, settings.ropo_apicode
+    if cid is None or apicode is None:  # what Settings.uses_sandbox means, spelt for the types
+        return RopoClient(
+            settings.ropo_url,
+            SANDBOX_CID,
+            SecretStr(SANDBOX_APICODE),
+            timeout_s=settings.ropo_timeout_s,
+            transport=httpx.ASGITransport(app=create_sandbox_app()),
+        )
+    return RopoClient(
+        settings.ropo_url,
+        cid,
+        apicode,
+        timeout_s=settings.ropo_timeout_s,
+    )
+
+
+def create_services(settings: Settings, ropo: RopoClient) -> Services:
+    """Wire the lookup use case and the context sealer for one process."""
+    secret = settings.slack_signing_secret
+    # Every instance shares the signing secret, so a button sealed by one opens on another.
+    sealer = ContextSealer(secret.get_secret_value().encode() if secret else None)
+    lookup = InvoiceLookup(ropo, currency=settings.currency, environment=settings.ropo_environment)
+    return Services(settings=settings, lookup=lookup, sealer=sealer)
+
+
+def create_app(settings: Settings, services: Services, *, socket_mode: bool = False) -> AsyncApp:
+    """The Bolt app with every listener registered.
+
+    With a bot token it talks to ``SLACK_API_URL``; without one (the demo) it runs offline,
+    authorising every request locally instead of calling ``auth.test``. In HTTP mode every
+    request must carry a valid Slack signature; Socket Mode requests arrive on a socket the
+    app opened itself with ``SLACK_APP_TOKEN``, so there is nothing to sign.
+    """
+    if not socket_mode and settings.slack_bot_token and not settings.slack_signing_secret:
+        raise ValueError("HTTP mode needs SLACK_SIGNING_SECRET to verify Slack's requests")
+    bot_token = settings.slack_bot_token
+    signing_secret = settings.slack_signing_secret
+    client = AsyncWebClient(
+        # Offline, the token comes from _offline_authorize; Bolt warns if the client has one too.
+        token=bot_token.get_secret_value() if bot_token else None,
+        base_url=settings.slack_api_url,
+        logger=logging.getLogger("slack_sdk.web"),
+    )
+    app = AsyncApp(
+        client=client,
+        signing_secret=(
+            signing_secret.get_secret_value() if signing_secret else OFFLINE_SIGNING_SECRET
+        ),
+        authorize=None if bot_token else _offline_authorize,
+        request_verification_enabled=not socket_mode,
+        process_before_response=False,
+        logger=logging.getLogger("slack_bolt"),
+    )
+    listeners.register(app, services)
+    return app
+
+
+async def _offline_authorize(
+    enterprise_id: str | None, team_id: str | None, user_id: str | None
+) -> AuthorizeResult:
+    return AuthorizeResult(
+        enterprise_id=enterprise_id,
+        team_id=team_id,
+        user_id=user_id,
+        bot_token=OFFLINE_BOT_TOKEN,
+        bot_id="B0OFFLINE",
+        bot_user_id="U0OFFLINE",
+    )

@@ -1,0 +1,176 @@
+"""``python -m bot demo``: the real app in a terminal, on the built-in sandbox.
+
+The same listeners and builders as in Slack run here: each line typed becomes a signed
+slash-command request dispatched through the Bolt app, and the reply is whatever the app
+posts to its ``response_url``, received by a local stand-in for Slack and drawn in the
+terminal. Buttons are numbered; typing a number clicks one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import count
+from typing import Any
+
+import uvicorn
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+
+from bot.app import OFFLINE_SIGNING_SECRET, create_app, create_ropo_client, create_services
+from bot.console import render_for_terminal
+from bot.settings import Settings
+from bot.slack_requests import block_actions_body, button_click, signed_headers, slash_command_body
+from bot.slack_standin import SlackStandIn
+
+INTRO = """\
+Ropo Invoices — demo console. This is the real app, answering from {source}.
+Try:  /invoices 131052-308T    /invoices C-1001 all    /invoices C-1200    /invoices help
+Type a button's number to click it; "quit" or Ctrl-D to leave.
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A clickable button of the last reply, and the block it sits in."""
+
+    element: dict[str, Any]
+    block_id: str
+
+
+class DemoConsole:
+    """Drives one Bolt app through signed requests and shows what it answers."""
+
+    def __init__(self, app: AsyncApp, standin: SlackStandIn, base_url: str, timeout_s: float):
+        self._app = app
+        self._standin = standin
+        self._base_url = base_url
+        self._timeout_s = timeout_s
+        self._tokens = count(1)
+        self.buttons: list[Button] = []
+
+    async def handle_line(self, line: str) -> str:
+        """Run one typed line (a command or a button number) and return what to print."""
+        line = line.strip()
+        if line.isdigit() and 1 <= int(line) <= len(self.buttons):
+            return await self._click(self.buttons[int(line) - 1])
+        if line.startswith("/invoices"):
+            line = line.removeprefix("/invoices")
+        token = f"demo-{next(self._tokens)}"
+        body = slash_command_body(line.strip(), self._response_url(token))
+        return await self._dispatch(body, token)
+
+    async def _click(self, button: Button) -> str:
+        element = button.element
+        token = f"demo-{next(self._tokens)}"
+        body = block_actions_body(button_click(element, button.block_id), self._response_url(token))
+        if "url" in element:  # a link: Slack opens the browser and sends the click to ack
+            await self._send(body)
+            return f"(opens {element['url']} in the browser)\n"
+        return await self._dispatch(body, token)
+
+    async def _dispatch(self, body: str, token: str) -> str:
+        ack_body = await self._send(body)
+        if ack_body:
+            return self._show(json.loads(ack_body))
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                received = await self._standin.wait_for_responses_async(1, token)
+        except TimeoutError:
+            return "(no reply arrived; see the log above)\n"
+        return self._show(received[0].body)
+
+    async def _send(self, body: str) -> str:
+        request = AsyncBoltRequest(body=body, headers=signed_headers(OFFLINE_SIGNING_SECRET, body))
+        response = await self._app.async_dispatch(request)
+        if response.status != 200:
+            return json.dumps({"text": f"(the app answered HTTP {response.status})"})
+        return response.body
+
+    def _show(self, payload: dict[str, Any]) -> str:
+        self.buttons = list(_buttons(payload.get("blocks", [])))
+        numbered = "".join(
+            f"  [{n}] {b.element['text']['text']}" for n, b in enumerate(self.buttons, 1)
+        )
+        text = render_for_terminal(payload, color=sys.stdout.isatty())
+        return text + (f"\nButtons:{numbered}\n" if numbered else "\n")
+
+    def _response_url(self, token: str) -> str:
+        return f"{self._base_url}/response/{token}"
+
+
+def _buttons(blocks: list[dict[str, Any]]):
+    for block in blocks:
+        accessory = block.get("accessory")
+        if accessory and accessory.get("type") == "button":
+            yield Button(accessory, block.get("block_id", ""))
+        for element in block.get("elements", []) if block.get("type") == "actions" else []:
+            if element.get("type") == "button":
+                yield Button(element, block.get("block_id", ""))
+
+
+async def run_demo(
+    settings: Settings,
+    *,
+    once: str | None = None,
+    read_line: Callable[[str], str] = input,
+    write: Callable[[str], Any] = print,
+) -> int:
+    """Start the stand-in and the app; answer ``once`` or every line typed; return an exit code."""
+    standin = SlackStandIn()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            standin.app,
+            host="127.0.0.1",
+            port=0,
+            log_config=None,
+            log_level="warning",  # the stand-in's own chatter is not part of the demo
+            access_log=False,
+            lifespan="off",
+        )
+    )
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            return 1
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    base_url = f"http://127.0.0.1:{port}"
+    offline = settings.model_copy(
+        update={
+            "slack_bot_token": None,
+            "slack_signing_secret": None,
+            "slack_app_token": None,
+            "slack_api_url": f"{base_url}/api/",
+        }
+    )
+    ropo = create_ropo_client(offline)
+    app = create_app(offline, create_services(offline, ropo))
+    console = DemoConsole(app, standin, base_url, settings.ropo_timeout_s + 5)
+    source = (
+        "the built-in Ropo One sandbox (fake data)"
+        if settings.uses_sandbox
+        else (f"Ropo One {settings.ropo_environment.value} ({settings.ropo_base_url})")
+    )
+    try:
+        if once is not None:
+            write(await console.handle_line(once))
+            return 0
+        write(INTRO.format(source=source))
+        while True:
+            try:
+                line = await asyncio.to_thread(read_line, "> ")
+            except (EOFError, KeyboardInterrupt):
+                write("")
+                return 0
+            if line.strip().lower() in {"quit", "exit", "q"}:
+                return 0
+            if line.strip():
+                write(await console.handle_line(line))
+    finally:
+        await ropo.aclose()
+        server.should_exit = True
+        await serving

@@ -1,0 +1,27 @@
+"""Every Slack identifier the app and its manifest share: one place, no magic strings."""
+
+from __future__ import annotations
+
+COMMAND = "/invoices"
+
+# Buttons on a reply (message or modal). Slack wants action ids unique within a block only,
+# so every MyRopo link button can share one id.
+ACTION_PAGE_PREVIOUS = "invoices.page_previous"
+ACTION_PAGE_NEXT = "invoices.page_next"
+ACTION_TOGGLE_PAID = "invoices.toggle_paid"
+ACTION_OPEN_MYROPO = "invoices.open_myropo"
+ACTION_LOOKUP_ANOTHER = "invoices.lookup_another"
+
+# Block ids of a reply.
+BLOCK_SUMMARY = "invoices.summary"
+BLOCK_NAVIGATION = "invoices.navigation"
+BLOCK_FOOTER = "invoices.footer"
+
+# Shortcuts and the lookup modal (declared in manifest.yml with these same ids).
+SHORTCUT_FIND_IN_MESSAGE = "invoices.find_in_message"
+SHORTCUT_LOOK_UP = "invoices.look_up"
+VIEW_LOOKUP = "invoices.lookup_modal"
+BLOCK_LOOKUP_IDENTIFIER = "invoices.lookup.identifier"
+ACTION_LOOKUP_IDENTIFIER = "invoices.lookup.identifier_input"
+BLOCK_LOOKUP_OPTIONS = "invoices.lookup.options"
+ACTION_LOOKUP_INCLUDE_PAID = "invoices.lookup.include_paid"

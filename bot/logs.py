@@ -1,0 +1,41 @@
+"""Logging set-up: one handler on the root logger, behind a filter that masks identity codes."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TextIO
+
+from bot.redact import RedactingFilter
+from bot.settings import Settings
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(settings: Settings, *, stream: TextIO | None = None) -> None:
+    """Send every logger's records (Bolt's, httpx's, ours) through one redacting handler.
+
+    The filter sits on the handler, not on a logger, because a logger's filters do not see
+    records propagated from its children.
+    """
+    secrets = tuple(
+        value.get_secret_value()
+        for value in (
+            settings.ropo_apicode,
+            settings.slack_bot_token,
+            settings.slack_signing_secret,
+            settings.slack_app_token,
+        )
+        if value is not None
+    )
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.addFilter(RedactingFilter(secrets))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(settings.log_level)
+    # httpx logs every request at INFO; one line per Ropo call is noise at INFO, useful at DEBUG.
+    if settings.log_level != "DEBUG":
+        logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -1,0 +1,145 @@
+"""The use case: a :class:`~bot.query.Query` in, a typed result or a typed failure out."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import Protocol
+
+from bot.query import Query
+from bot.ropo.errors import RopoError
+from bot.ropo.models import Invoice, InvoiceStatus
+from bot.settings import RopoEnvironment
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 10
+
+
+class InvoiceSource(Protocol):
+    """Anything that can answer an invoice query: the Ropo client, or a test double."""
+
+    async def find_invoices(self, query: Query) -> tuple[Invoice, ...]:
+        """Every invoice for the query's customer."""
+        ...
+
+
+class FailureKind(StrEnum):
+    """What went wrong, in the terms the agent's answer is chosen by."""
+
+    AUTH = "auth"  # our Ropo credentials are refused: an admin must act
+    BAD_REQUEST = "bad_request"  # Ropo refused the question
+    UNAVAILABLE = "unavailable"  # Ropo down or overloaded: try again in a minute
+    TIMEOUT = "timeout"  # Ropo too slow: try again in a minute
+    PROTOCOL = "protocol"  # Ropo answered something we cannot read
+    INTERNAL = "internal"  # a bug of ours
+
+
+@dataclass(frozen=True, slots=True)
+class LookupResult:
+    """A customer's invoices, sorted most urgent first, then oldest first."""
+
+    query: Query
+    invoices: tuple[Invoice, ...]
+    currency: str
+    environment: RopoEnvironment
+    reference: str
+
+    @property
+    def total_open(self) -> Decimal:
+        """The sum of what is still open (paid invoices count as nothing)."""
+        return sum(
+            (i.open_amount for i in self.invoices if i.status is not InvoiceStatus.PAID),
+            Decimal(0),
+        )
+
+    def page_count(self, page_size: int = PAGE_SIZE) -> int:
+        """How many pages of ``page_size`` the invoices fill (at least one)."""
+        return max(1, -(-len(self.invoices) // page_size))
+
+
+@dataclass(frozen=True, slots=True)
+class LookupFailure:
+    """A lookup that could not be answered, with the reference id that is also in the log."""
+
+    query: Query
+    kind: FailureKind
+    environment: RopoEnvironment
+    reference: str
+
+
+def new_reference() -> str:
+    """A short id an agent can quote to support, e.g. ``R-7K2QF9``; it is in the log line too."""
+    alphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I to misread
+    return "R-" + "".join(secrets.choice(alphabet) for _ in range(6))
+
+
+def sort_invoices(invoices: tuple[Invoice, ...]) -> tuple[Invoice, ...]:
+    """Most urgent status first (collection ... paid), then the oldest invoice first."""
+    return tuple(
+        sorted(
+            invoices,
+            key=lambda i: (
+                i.status.urgency,
+                i.original_invoice_date is None,
+                i.original_invoice_date or 0,
+                i.invoice_number or "",
+            ),
+        )
+    )
+
+
+def _failure_kind(exc: RopoError) -> FailureKind:
+    try:
+        return FailureKind(exc.kind)
+    except ValueError:  # the bare base class: something Ropo did that we have no name for
+        return FailureKind.PROTOCOL
+
+
+class InvoiceLookup:
+    """Runs lookups against an :class:`InvoiceSource`; never raises for a Ropo failure."""
+
+    def __init__(
+        self, source: InvoiceSource, *, currency: str, environment: RopoEnvironment
+    ) -> None:
+        self._source = source
+        self.currency = currency
+        self.environment = environment
+
+    async def run(self, query: Query) -> LookupResult | LookupFailure:
+        """Ask Ropo One; return the sorted invoices or a failure with a reference id."""
+        reference = new_reference()
+        started = time.monotonic()
+        kind: FailureKind
+        try:
+            invoices = await self._source.find_invoices(query)
+        except RopoError as exc:
+            kind = _failure_kind(exc)
+            # AUTH is a configuration problem someone must fix: louder than a passing outage.
+            level = logging.ERROR if kind is FailureKind.AUTH else logging.WARNING
+            logger.log(level, "lookup %s failed (%s): %s", reference, kind, exc)
+        except Exception:
+            kind = FailureKind.INTERNAL
+            logger.exception("lookup %s failed with an unexpected error", reference)
+        else:
+            logger.info(
+                "lookup %s: %s, %d invoices in %.0f ms",
+                reference,
+                query.identifier.kind,
+                len(invoices),
+                (time.monotonic() - started) * 1000,
+            )
+            return LookupResult(
+                query=query,
+                invoices=sort_invoices(invoices),
+                currency=self.currency,
+                environment=self.environment,
+                reference=reference,
+            )
+        return LookupFailure(
+            query=query, kind=kind, environment=self.environment, reference=reference
+        )

@@ -1,0 +1,157 @@
+"""A local stand-in for Slack: the Web API and ``response_url``, recording what they receive.
+
+The demo console, the end-to-end tests and the load benchmark point the app at this
+instead of slack.com (``SLACK_API_URL``), so each of them can see exactly what the app sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+TEAM_ID = "T0STANDIN"
+BOT_USER_ID = "U0BOTUSER"
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """One request as the stand-in received it."""
+
+    kind: str  # "api" or "response_url"
+    name: str  # Web API method (``views.open``) or the response_url's path token
+    body: dict[str, Any]
+    headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)
+
+
+class SlackStandIn:
+    """Records Web API calls and ``response_url`` posts; answers like Slack does.
+
+    ``users`` maps a user id to the ``user`` object ``users.info`` returns; tests can add
+    guests or external users there. Thread-safe: the server may run in another thread.
+    """
+
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.users: dict[str, dict[str, Any]] = {}
+        self.usergroup_members: dict[str, list[str]] = {}
+        self._changed = threading.Condition()
+        self._async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+        self.app = Starlette(
+            routes=[
+                Route("/api/{method}", self._api, methods=["POST", "GET"]),
+                Route("/response/{token}", self._response_url, methods=["POST"]),
+            ]
+        )
+
+    # -- what was received -------------------------------------------------------------
+
+    def api_calls(self, method: str | None = None) -> list[Received]:
+        """Web API calls received, optionally only those of one method."""
+        with self._changed:
+            return [r for r in self.received if r.kind == "api" and method in (None, r.name)]
+
+    def responses(self, token: str | None = None) -> list[Received]:
+        """``response_url`` posts received, optionally only those to one token."""
+        with self._changed:
+            return [
+                r for r in self.received if r.kind == "response_url" and token in (None, r.name)
+            ]
+
+    def wait_for_responses(self, count: int, token: str | None = None, timeout: float = 10.0):
+        """Block (in a thread other than the server's) until ``count`` posts have arrived."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while len(self.responses(token)) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"{count} response_url posts did not arrive in {timeout}s")
+                self._changed.wait(left)
+            return self.responses(token)
+
+    async def wait_for_responses_async(
+        self, count: int, token: str | None = None
+    ) -> list[Received]:
+        """The same, for code on the server's own event loop; bound it with asyncio.timeout."""
+        loop = asyncio.get_running_loop()
+        while len(self.responses(token)) < count:
+            arrived = asyncio.Event()
+            waiter = (loop, arrived)
+            with self._changed:
+                self._async_waiters.append(waiter)
+            try:
+                if len(self.responses(token)) < count:
+                    await arrived.wait()
+            finally:
+                with self._changed:
+                    self._async_waiters.remove(waiter)
+        return self.responses(token)
+
+    def clear(self) -> None:
+        """Forget everything received."""
+        with self._changed:
+            self.received.clear()
+
+    # -- the endpoints ---------------------------------------------------------------------
+
+    async def _api(self, request: Request) -> Response:
+        method = request.path_params["method"]
+        body = await _read_body(request)
+        self._record(Received("api", method, body, dict(request.headers)))
+        return JSONResponse(self._answer(method, body))
+
+    async def _response_url(self, request: Request) -> Response:
+        body = await _read_body(request)
+        self._record(
+            Received("response_url", request.path_params["token"], body, dict(request.headers))
+        )
+        return PlainTextResponse("ok")
+
+    def _record(self, received: Received) -> None:
+        with self._changed:
+            self.received.append(received)
+            self._changed.notify_all()
+            for loop, arrived in self._async_waiters:
+                loop.call_soon_threadsafe(arrived.set)
+
+    def _answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "url": "https://standin.slack.invalid/",
+                "team": "Stand-in",
+                "user": "ropo-invoices",
+                "team_id": TEAM_ID,
+                "user_id": BOT_USER_ID,
+                "bot_id": "B0STANDIN",
+            }
+        if method in {"views.open", "views.update", "views.push", "views.publish"}:
+            view = body.get("view")
+            view = json.loads(view) if isinstance(view, str) else (view or {})
+            return {"ok": True, "view": {"id": "V0STANDIN", "hash": "h1", **view}}
+        if method == "users.info":
+            user = self.users.get(str(body.get("user")))
+            return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method == "usergroups.users.list":
+            members = self.usergroup_members.get(str(body.get("usergroup")))
+            if members is None:
+                return {"ok": False, "error": "no_such_subteam"}
+            return {"ok": True, "users": members}
+        return {"ok": True}
+
+
+async def _read_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if request.headers.get("content-type", "").startswith("application/json"):
+        return json.loads(raw or b"{}")
+    return dict(parse_qsl(raw.decode()))

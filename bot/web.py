@@ -1,0 +1,56 @@
+"""HTTP mode: the ASGI app Slack posts to (``POST /slack/events``), plus ``GET /healthz``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.app import create_app, create_ropo_client, create_services
+from bot.ropo.client import RopoClient
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+
+
+def create_web_app(settings: Settings, *, ropo: RopoClient | None = None) -> Starlette:
+    """One request URL for commands, shortcuts, interactivity and events, as Bolt expects."""
+    ropo = ropo or create_ropo_client(settings)
+    services = create_services(settings, ropo)
+    handler = AsyncSlackRequestHandler(create_app(settings, services))
+
+    async def slack_events(request: Request) -> Response:
+        return await handler.handle(request)
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "ropo": settings.ropo_environment.value})
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        logger.info("listening for Slack on %s; Ropo One: %s", EVENTS_PATH, describe(settings))
+        yield
+        await ropo.aclose()
+
+    return Starlette(
+        routes=[
+            Route(EVENTS_PATH, slack_events, methods=["POST"]),
+            Route(HEALTH_PATH, healthz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+
+
+def describe(settings: Settings) -> str:
+    """Where the invoice data comes from, in words for the start-up log."""
+    if settings.uses_sandbox:
+        return "the built-in sandbox (fake data; set ROPO_CID and ROPO_APICODE for real data)"
+    return f"{settings.ropo_environment.value} at {settings.ropo_base_url}"
