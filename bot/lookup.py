@@ -28,6 +28,25 @@ class InvoiceSource(Protocol):
         ...
 
 
+class Surface(StrEnum):
+    """Where in Slack a lookup was asked for (audited with it)."""
+
+    COMMAND = "command"
+    MESSAGE_SHORTCUT = "message_shortcut"
+    MODAL = "modal"
+    BUTTON = "button"
+
+
+@dataclass(frozen=True, slots=True)
+class Requester:
+    """Who asked, from where: the agent's Slack identity and the surface they used."""
+
+    team_id: str | None
+    user_id: str | None
+    channel_id: str | None
+    surface: Surface
+
+
 class FailureKind(StrEnum):
     """What went wrong, in the terms the agent's answer is chosen by."""
 
@@ -110,8 +129,8 @@ class InvoiceLookup:
         self.currency = currency
         self.environment = environment
 
-    async def run(self, query: Query) -> LookupResult | LookupFailure:
-        """Ask Ropo One; return the sorted invoices or a failure with a reference id."""
+    async def run(self, query: Query, requester: Requester) -> LookupResult | LookupFailure:
+        """Ask Ropo One for ``requester``; return the sorted invoices or a failure."""
         reference = new_reference()
         started = time.monotonic()
         kind: FailureKind
@@ -121,14 +140,20 @@ class InvoiceLookup:
             kind = _failure_kind(exc)
             # AUTH is a configuration problem someone must fix: louder than a passing outage.
             level = logging.ERROR if kind is FailureKind.AUTH else logging.WARNING
-            logger.log(level, "lookup %s failed (%s): %s", reference, kind, exc)
+            logger.log(
+                level, "lookup %s by %s failed (%s): %s", reference, requester.user_id, kind, exc
+            )
         except Exception:
             kind = FailureKind.INTERNAL
-            logger.exception("lookup %s failed with an unexpected error", reference)
+            logger.exception(
+                "lookup %s by %s failed with an unexpected error", reference, requester.user_id
+            )
         else:
             logger.info(
-                "lookup %s: %s, %d invoices in %.0f ms",
+                "lookup %s by %s via %s: %s, %d invoices in %.0f ms",
                 reference,
+                requester.user_id,
+                requester.surface,
                 query.identifier.kind,
                 len(invoices),
                 (time.monotonic() - started) * 1000,

@@ -11,7 +11,8 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from bot import ids
 from bot.blocks import render_expired_context
 from bot.context import ContextError
-from bot.listeners.replies import look_up_and_respond, send_private
+from bot.listeners.replies import look_up_and_respond, requester, send_private
+from bot.lookup import Surface
 from bot.services import Services
 
 
@@ -23,7 +24,9 @@ def register(app: AsyncApp, services: Services) -> None:
         """A link button opens in the browser; Slack still wants the click acknowledged."""
         await ack()
 
-    async def repeat_lookup(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond) -> None:
+    async def repeat_lookup(
+        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond
+    ) -> None:
         """Ack; open the button's sealed context; look up again and replace the reply."""
         await ack()
         try:
@@ -32,7 +35,12 @@ def register(app: AsyncApp, services: Services) -> None:
             await send_private(respond, render_expired_context(services.environment), True)
             return
         await look_up_and_respond(
-            services, context.query, respond, page=context.page, replace_original=True
+            services,
+            context.query,
+            requester(body, Surface.BUTTON),
+            respond,
+            page=context.page,
+            replace_original=True,
         )
 
     for action_id in (ids.ACTION_PAGE_PREVIOUS, ids.ACTION_PAGE_NEXT, ids.ACTION_TOGGLE_PAID):

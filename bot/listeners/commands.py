@@ -10,7 +10,8 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot import ids
 from bot.blocks import render_help, render_refusal
-from bot.listeners.replies import look_up_and_respond
+from bot.listeners.replies import look_up_and_respond, requester
+from bot.lookup import Surface
 from bot.query import HelpRequest, Refusal, parse_command
 from bot.services import Services
 
@@ -29,4 +30,4 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(**render_refusal(parsed, services.environment))
             return
         await ack()
-        await look_up_and_respond(services, parsed, respond)
+        await look_up_and_respond(services, parsed, requester(command, Surface.COMMAND), respond)

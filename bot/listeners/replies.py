@@ -9,7 +9,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.blocks import render_failure, render_invoice_list
 from bot.context import LookupContext
-from bot.lookup import LookupFailure, LookupResult
+from bot.lookup import LookupFailure, LookupResult, Requester, Surface
 from bot.query import Query
 from bot.services import Services
 
@@ -33,16 +33,31 @@ def render_outcome(
     )
 
 
+def requester(body: dict[str, Any], surface: Surface) -> Requester:
+    """Who sent a Slack request, from its payload (commands and interactions differ)."""
+    user = body.get("user")
+    team = body.get("team")
+    channel = body.get("channel")
+    return Requester(
+        team_id=body.get("team_id") or (team.get("id") if isinstance(team, dict) else None),
+        user_id=body.get("user_id") or (user.get("id") if isinstance(user, dict) else None),
+        channel_id=body.get("channel_id")
+        or (channel.get("id") if isinstance(channel, dict) else None),
+        surface=surface,
+    )
+
+
 async def look_up_and_respond(
     services: Services,
     query: Query,
+    who: Requester,
     respond: AsyncRespond,
     *,
     page: int = 0,
     replace_original: bool = False,
 ) -> None:
     """Look ``query`` up and post the reply, visible only to the agent, via ``response_url``."""
-    outcome = await services.lookup.run(query)
+    outcome = await services.lookup.run(query, who)
     await send_private(respond, render_outcome(outcome, services, page=page), replace_original)
 
 
