@@ -19,7 +19,7 @@ HETU_SHAPE = re.compile(
 
 # Slack tokens (xoxb-, xoxp-, xapp-, ...) and bearer tokens (Ropo's JWTs) in any text.
 SECRET_SHAPE = re.compile(
-    r"\b(?:xox[abeoprs]|xapp)-[0-9A-Za-z-]{6,}|(?<=Bearer )[0-9A-Za-z._~+/=-]{8,}"
+    r"\b(?:xox[abeoprs]|xapp)-[0-9A-Za-z-]{6,}|(?<=[Bb]earer )[0-9A-Za-z._~+/=-]{8,}"
 )
 
 

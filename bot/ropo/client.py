@@ -14,6 +14,7 @@ import contextvars
 import email.utils
 import json
 import logging
+import math
 import random
 import time
 from decimal import Decimal
@@ -135,7 +136,11 @@ class RopoClient:
         body = {"cid": self._cid, "apicode": self._apicode.get_secret_value()}
         response = await self._post_with_retries("token", body, None)
         if response.status_code not in (200, 201):
-            raise _error_for(response, "login")
+            error = _error_for(response, "login")
+            apicode = self._apicode.get_secret_value()
+            if apicode and apicode in str(error):  # Ropo's errorText could echo it back
+                error = type(error)(str(error).replace(apicode, "[redacted]"), status=error.status)
+            raise error
         try:
             token = response.json()["token"]
         except (ValueError, KeyError, TypeError):
@@ -251,6 +256,8 @@ def _retry_after_s(response: httpx.Response) -> float | None:
         return None
     try:
         seconds = float(value)
+        if not math.isfinite(seconds):
+            return None  # "NaN" parses as a float; waiting on it would burn the whole budget
     except ValueError:
         try:
             when = email.utils.parsedate_to_datetime(value)
