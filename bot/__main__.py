@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot [serve | socket | demo | sandbox]``.
+"""Command line: ``python -m bot [serve | socket | demo | sandbox | audit]``.
 
 With no command it picks for you: Socket Mode when ``SLACK_APP_TOKEN`` is set, HTTP mode when
 ``SLACK_SIGNING_SECRET`` and ``SLACK_BOT_TOKEN`` are, and otherwise the demo console.
@@ -14,6 +14,7 @@ import sys
 
 import uvicorn
 
+from bot.audit import cli as audit_cli
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -38,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(settings, args.port or settings.port, args.host)
         if command == "socket":
             return asyncio.run(_socket(settings))
+        if command == "audit":
+            return audit_cli.run(settings, args)
         if command == "demo":
             from bot.demo import run_demo
 
@@ -63,6 +66,10 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--port", type=int, help="default: 8081")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--latency", type=float, default=0.0, help="seconds added per query")
+    audit = commands.add_parser(
+        "audit", help="search the audit trail (who looked up whom), or purge old rows"
+    )
+    audit_cli.add_arguments(audit)
     parser.set_defaults(port=None, host="0.0.0.0", once=None, latency=0.0)  # noqa: S104
     return parser
 
@@ -103,13 +110,15 @@ async def _socket(settings: Settings) -> int:
     from bot.web import describe
 
     ropo = create_ropo_client(settings)
-    app = create_app(settings, create_services(settings, ropo), socket_mode=True)
+    services = create_services(settings, ropo)
+    app = create_app(settings, services, socket_mode=True)
     handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
     logger.info("connecting to Slack in Socket Mode; Ropo One: %s", describe(settings))
     try:
         await handler.start_async()
     finally:
         await ropo.aclose()
+        await services.aclose()
     return 0
 
 

@@ -7,6 +7,7 @@ and the benchmark alike, so they all exercise the same app.
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 import httpx
 from pydantic import SecretStr
@@ -15,12 +16,16 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import listeners
+from bot.access import ACCESS_CHECK_TIMEOUT_S, AccessPolicy
+from bot.audit import AuditStore, AuditTrail, audit_key
 from bot.context import ContextSealer
 from bot.lookup import InvoiceLookup
+from bot.middleware import AccessGate
+from bot.ratelimit import SlidingWindowLimiter
 from bot.ropo.client import RopoClient
 from bot.ropo.sandbox import SANDBOX_APICODE, SANDBOX_CID, create_sandbox_app
 from bot.services import Services
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 
 logger = logging.getLogger(__name__)
 
@@ -50,12 +55,46 @@ def create_ropo_client(settings: Settings) -> RopoClient:
 
 
 def create_services(settings: Settings, ropo: RopoClient) -> Services:
-    """Wire the lookup use case and the context sealer for one process."""
+    """Wire the lookup use case, access, the rate limit and the audit trail for one process.
+
+    Raises :class:`SettingsError` when the audit trail cannot work: no ``AUDIT_KEY`` with
+    real Ropo One credentials, or an ``AUDIT_DB`` that cannot be opened.
+    """
     secret = settings.slack_signing_secret
     # Every instance shares the signing secret, so a button sealed by one opens on another.
     sealer = ContextSealer(secret.get_secret_value().encode() if secret else None)
-    lookup = InvoiceLookup(ropo, currency=settings.currency, environment=settings.ropo_environment)
-    return Services(settings=settings, lookup=lookup, sealer=sealer)
+    key = audit_key(settings)  # first: no key, no database file created
+    try:
+        store = AuditStore(settings.audit_db)
+    except sqlite3.Error as exc:
+        raise SettingsError(f"AUDIT_DB: cannot open {settings.audit_db} ({exc})") from None
+    audit = AuditTrail(store, key)
+    lookup = InvoiceLookup(
+        ropo,
+        currency=settings.currency,
+        environment=settings.ropo_environment,
+        audit=audit,
+        audit_required=settings.audit_required,
+    )
+    return Services(
+        settings=settings,
+        lookup=lookup,
+        sealer=sealer,
+        access=AccessPolicy(settings, _access_client(settings)),
+        rate_limit=SlidingWindowLimiter(settings.rate_limit_per_minute),
+        audit=audit,
+    )
+
+
+def _access_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client access asks ``users.info`` with: the bot's token, a short timeout."""
+    token = settings.slack_bot_token
+    return AsyncWebClient(
+        token=token.get_secret_value() if token else OFFLINE_BOT_TOKEN,
+        base_url=settings.slack_api_url,
+        timeout=int(ACCESS_CHECK_TIMEOUT_S) + 1,
+        logger=logging.getLogger("slack_sdk.web"),
+    )
 
 
 def create_app(settings: Settings, services: Services, *, socket_mode: bool = False) -> AsyncApp:
@@ -86,6 +125,8 @@ def create_app(settings: Settings, services: Services, *, socket_mode: bool = Fa
         process_before_response=False,
         logger=logging.getLogger("slack_bolt"),
     )
+    # Before any listener: one access check and rate limit for every surface, new ones too.
+    app.use(AccessGate(services))
     listeners.register(app, services)
     return app
 

@@ -2,8 +2,9 @@
 
 The same listeners and builders as in Slack run here: each line typed becomes a signed
 slash-command request dispatched through the Bolt app, and the reply is whatever the app
-posts to its ``response_url``, received by a local stand-in for Slack and drawn in the
-terminal. Buttons are numbered; typing a number clicks one.
+posts to its ``response_url`` or opens as a modal, received by a local stand-in for Slack and
+drawn in the terminal. Buttons are numbered; typing a number clicks one. While the lookup
+form is open, a line typed is what the agent types into it, and it is submitted.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import count
 from typing import Any
@@ -20,17 +21,27 @@ import uvicorn
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bot import ids
 from bot.app import OFFLINE_SIGNING_SECRET, create_app, create_ropo_client, create_services
 from bot.console import render_for_terminal
 from bot.settings import Settings
-from bot.slack_requests import block_actions_body, button_click, signed_headers, slash_command_body
-from bot.slack_standin import SlackStandIn
+from bot.slack_requests import (
+    block_actions_body,
+    button_click,
+    lookup_form_values,
+    modal_click_body,
+    signed_headers,
+    slash_command_body,
+    view_submission_body,
+)
+from bot.slack_standin import Received, SlackStandIn
 
 INTRO = """\
 Ropo Invoices — demo console. This is the real app, answering from {source}.
 Try:  /invoices 131052-308T    /invoices C-1001 all    /invoices C-1200    /invoices help
 Type a button's number to click it; "quit" or Ctrl-D to leave.
 """
+VIEW_METHODS = frozenset({"views.open", "views.update", "views.push"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +50,7 @@ class Button:
 
     element: dict[str, Any]
     block_id: str
+    in_view: dict[str, Any] | None = None  # the modal it is in; None for a message
 
 
 class DemoConsole:
@@ -51,12 +63,17 @@ class DemoConsole:
         self._timeout_s = timeout_s
         self._tokens = count(1)
         self.buttons: list[Button] = []
+        self.view: dict[str, Any] | None = None  # the modal on screen, as the app last sent it
 
     async def handle_line(self, line: str) -> str:
-        """Run one typed line (a command or a button number) and return what to print."""
+        """Run one typed line (a command, a button number, or form input) and return the output."""
         line = line.strip()
         if line.isdigit() and 1 <= int(line) <= len(self.buttons):
             return await self._click(self.buttons[int(line) - 1])
+        form_open = self.view is not None and self.view.get("callback_id") == ids.VIEW_LOOKUP
+        if form_open and not line.startswith("/"):
+            return await self._submit_form(line)
+        self.view = None  # a new command closes the modal, as it would in Slack
         if line.startswith("/invoices"):
             line = line.removeprefix("/invoices")
         token = f"demo-{next(self._tokens)}"
@@ -66,22 +83,62 @@ class DemoConsole:
     async def _click(self, button: Button) -> str:
         element = button.element
         token = f"demo-{next(self._tokens)}"
-        body = block_actions_body(button_click(element, button.block_id), self._response_url(token))
+        click = button_click(element, button.block_id)
+        if button.in_view is not None:
+            body = modal_click_body(click, button.in_view)
+        else:
+            body = block_actions_body(click, self._response_url(token))
         if "url" in element:  # a link: Slack opens the browser and sends the click to ack
             await self._send(body)
             return f"(opens {element['url']} in the browser)\n"
         return await self._dispatch(body, token)
 
+    async def _submit_form(self, text: str) -> str:
+        assert self.view is not None
+        words = text.split()
+        include_paid = bool(words) and words[-1].lower() in {"all", "--all", "kaikki", "alla"}
+        typed = " ".join(words[:-1] if include_paid else words)
+        body = view_submission_body(self.view, lookup_form_values(typed, include_paid=include_paid))
+        return await self._dispatch(body, token="")
+
     async def _dispatch(self, body: str, token: str) -> str:
+        seen = len(self._standin.received)
         ack_body = await self._send(body)
         if ack_body:
-            return self._show(json.loads(ack_body))
+            ack = json.loads(ack_body)
+            if ack.get("response_action") == "errors":
+                return "Form: " + " ".join(ack["errors"].values()) + "\n"
+            if ack.get("response_action") == "update":
+                self.view = ack["view"]
+            else:
+                return self._show(ack)
         try:
             async with asyncio.timeout(self._timeout_s):
-                received = await self._standin.wait_for_responses_async(1, token)
+                while True:  # until a message for this request, or a modal that is no spinner
+                    received = await self._standin.next_received_async(seen)
+                    seen += 1
+                    shown = self._answer_in(received, token)
+                    if shown is not None:
+                        return shown
         except TimeoutError:
             return "(no reply arrived; see the log above)\n"
-        return self._show(received[0].body)
+
+    def _answer_in(self, received: Received, token: str) -> str | None:
+        if received.kind == "response_url" and received.name == token:
+            self.view = None
+            return self._show(received.body)
+        if received.kind == "api" and received.name in VIEW_METHODS:
+            view = received.body.get("view")
+            self.view = json.loads(view) if isinstance(view, str) else view
+            if not any(b.get("block_id") == ids.BLOCK_LOADING for b in self.view["blocks"]):
+                return self._show_view(self.view)
+        return None
+
+    def _show_view(self, view: dict[str, Any]) -> str:
+        shown = self._show(view, in_view=view)
+        if view.get("callback_id") == ids.VIEW_LOOKUP:
+            shown += 'Type the HETU or customer number (add "all" for paid ones) to submit.\n'
+        return shown
 
     async def _send(self, body: str) -> str:
         request = AsyncBoltRequest(body=body, headers=signed_headers(OFFLINE_SIGNING_SECRET, body))
@@ -90,8 +147,8 @@ class DemoConsole:
             return json.dumps({"text": f"(the app answered HTTP {response.status})"})
         return response.body
 
-    def _show(self, payload: dict[str, Any]) -> str:
-        self.buttons = list(_buttons(payload.get("blocks", [])))
+    def _show(self, payload: dict[str, Any], in_view: dict[str, Any] | None = None) -> str:
+        self.buttons = list(_buttons(payload.get("blocks", []), in_view))
         numbered = "".join(
             f"  [{n}] {b.element['text']['text']}" for n, b in enumerate(self.buttons, 1)
         )
@@ -102,14 +159,14 @@ class DemoConsole:
         return f"{self._base_url}/response/{token}"
 
 
-def _buttons(blocks: list[dict[str, Any]]):
+def _buttons(blocks: list[dict[str, Any]], in_view: dict[str, Any] | None) -> Iterator[Button]:
     for block in blocks:
         accessory = block.get("accessory")
         if accessory and accessory.get("type") == "button":
-            yield Button(accessory, block.get("block_id", ""))
+            yield Button(accessory, block.get("block_id", ""), in_view)
         for element in block.get("elements", []) if block.get("type") == "actions" else []:
             if element.get("type") == "button":
-                yield Button(element, block.get("block_id", ""))
+                yield Button(element, block.get("block_id", ""), in_view)
 
 
 async def run_demo(

@@ -25,3 +25,15 @@ BLOCK_LOOKUP_IDENTIFIER = "invoices.lookup.identifier"
 ACTION_LOOKUP_IDENTIFIER = "invoices.lookup.identifier_input"
 BLOCK_LOOKUP_OPTIONS = "invoices.lookup.options"
 ACTION_LOOKUP_INCLUDE_PAID = "invoices.lookup.include_paid"
+
+# The views the lookup modal goes through after the form, and the message shortcut's chooser.
+VIEW_RESULT = "invoices.result_modal"
+BLOCK_LOADING = "invoices.loading"  # marks the "Looking up…" modal, which a result replaces
+VIEW_CHOOSE_IDENTIFIER = "invoices.choose_modal"
+BLOCK_LOOKUP_NOTICE = "invoices.lookup.notice"
+ACTION_CHOOSE_IDENTIFIER = "invoices.choose_identifier"
+
+# The App Home tab.
+VIEW_HOME = "invoices.home"
+BLOCK_HOME_ACTIONS = "invoices.home.actions"
+ACTION_OPEN_LOOKUP_FORM = "invoices.open_lookup_form"

@@ -28,6 +28,20 @@ class InvoiceSource(Protocol):
         ...
 
 
+class AuditSink(Protocol):
+    """Where every lookup is recorded (:class:`bot.audit.AuditTrail`); raises if it can't be."""
+
+    async def record_lookup(
+        self,
+        requester: Requester,
+        outcome: LookupResult | LookupFailure,
+        *,
+        ropo_latency_ms: int,
+    ) -> None:
+        """Store the lookup's audit row before its answer is shown."""
+        ...
+
+
 class Surface(StrEnum):
     """Where in Slack a lookup was asked for (audited with it)."""
 
@@ -56,6 +70,7 @@ class FailureKind(StrEnum):
     TIMEOUT = "timeout"  # Ropo too slow: try again in a minute
     PROTOCOL = "protocol"  # Ropo answered something we cannot read
     INTERNAL = "internal"  # a bug of ours
+    AUDIT_FAILED = "audit_failed"  # the lookup could not be audited, so it is not shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,17 +135,55 @@ def _failure_kind(exc: RopoError) -> FailureKind:
 
 
 class InvoiceLookup:
-    """Runs lookups against an :class:`InvoiceSource`; never raises for a Ropo failure."""
+    """Runs lookups against an :class:`InvoiceSource`; never raises for a Ropo failure.
+
+    Every lookup is recorded in ``audit`` after Ropo One answers and before the answer is
+    returned. If the record fails and ``audit_required`` is set, the answer is withheld:
+    the agent gets an ``AUDIT_FAILED`` failure instead. ``audit`` ``None`` records nothing.
+    """
 
     def __init__(
-        self, source: InvoiceSource, *, currency: str, environment: RopoEnvironment
+        self,
+        source: InvoiceSource,
+        *,
+        currency: str,
+        environment: RopoEnvironment,
+        audit: AuditSink | None,
+        audit_required: bool = True,
     ) -> None:
         self._source = source
         self.currency = currency
         self.environment = environment
+        self._audit = audit
+        self._audit_required = audit_required
 
     async def run(self, query: Query, requester: Requester) -> LookupResult | LookupFailure:
-        """Ask Ropo One for ``requester``; return the sorted invoices or a failure."""
+        """Ask Ropo One for ``requester``; return the sorted invoices or a failure, audited."""
+        started = time.monotonic()
+        outcome = await self._ask_ropo(query, requester)
+        latency_ms = round((time.monotonic() - started) * 1000)
+        if self._audit is None:
+            return outcome
+        try:
+            await self._audit.record_lookup(requester, outcome, ropo_latency_ms=latency_ms)
+        except Exception:
+            # The cause is logged where the write failed; this line names the lookup.
+            logger.error(
+                "AUDIT FAILURE: lookup %s by %s could not be audited; %s",
+                outcome.reference,
+                requester.user_id,
+                "its answer is withheld" if self._audit_required else "served anyway",
+            )
+            if self._audit_required:
+                return LookupFailure(
+                    query=query,
+                    kind=FailureKind.AUDIT_FAILED,
+                    environment=self.environment,
+                    reference=outcome.reference,
+                )
+        return outcome
+
+    async def _ask_ropo(self, query: Query, requester: Requester) -> LookupResult | LookupFailure:
         reference = new_reference()
         started = time.monotonic()
         kind: FailureKind

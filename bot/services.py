@@ -4,18 +4,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.access import AccessPolicy
+from bot.audit import AuditTrail
 from bot.context import ContextSealer
 from bot.lookup import InvoiceLookup
+from bot.ratelimit import SlidingWindowLimiter
 from bot.settings import RopoEnvironment, Settings
 
 
 @dataclass(frozen=True, slots=True)
 class Services:
-    """The lookup use case and the helpers every surface shares."""
+    """The lookup use case and the helpers every surface shares.
+
+    ``access`` decides who may look up (the middleware asks it on every request; the Home
+    tab may ask it too), ``rate_limit`` counts each agent's lookups, and ``audit`` records
+    every attempt: ``lookup`` writes its own rows, the middleware the refusals.
+    """
 
     settings: Settings
     lookup: InvoiceLookup
     sealer: ContextSealer
+    access: AccessPolicy
+    rate_limit: SlidingWindowLimiter
+    audit: AuditTrail
 
     @property
     def environment(self) -> RopoEnvironment:
@@ -26,3 +37,7 @@ class Services:
     def locale(self) -> str:
         """The locale amounts are formatted in."""
         return self.settings.locale
+
+    async def aclose(self) -> None:
+        """Release what the services hold: the audit trail stores its queue and stops."""
+        await self.audit.aclose()

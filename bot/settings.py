@@ -6,18 +6,44 @@ missing or malformed value stops start-up with a message that names the variable
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
-from typing import Literal
+from pathlib import Path
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from babel import Locale, UnknownLocaleError
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_ROPO_BASE_URL = "https://rc.ropo24.fi/rest"
 SANDBOX_BASE_URL = "http://sandbox.invalid/rest"  # the embedded sandbox: served in-process
 _CURRENCY_BY_COUNTRY = {"fi": "EUR", "se": "SEK", "no": "NOK"}
 _LOCALE_BY_COUNTRY = {"fi": "en_FI", "se": "en_SE", "no": "en_NO"}
+
+MIN_AUDIT_KEY_CHARS = 32
+# Slack ids by kind: user groups (subteams) start with S, channels with C or G (private, or a
+# DM group), users with U or W (Enterprise Grid).
+_SLACK_ID_SHAPES = {
+    "allowed_usergroup_ids": re.compile(r"S[A-Z0-9]{2,}"),
+    "allowed_channel_ids": re.compile(r"[CGD][A-Z0-9]{2,}"),
+    "allowed_user_ids": re.compile(r"[UW][A-Z0-9]{2,}"),
+}
+_SLACK_ID_EXAMPLES = {
+    "allowed_usergroup_ids": "S0614TZR7",
+    "allowed_channel_ids": "C0123ABCD",
+    "allowed_user_ids": "U0123ABCD",
+}
+
+SlackIds = Annotated[frozenset[str], NoDecode]
+"""A comma-separated list of Slack ids in the environment; a set here."""
 
 
 class RopoEnvironment(StrEnum):
@@ -55,17 +81,71 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     display_locale: str | None = None
 
-    @field_validator("ropo_cid", "ropo_currency", "display_locale", mode="before")
+    # Who may look up (see bot/access.py): empty lists allow every full member.
+    allowed_usergroup_ids: SlackIds = frozenset()
+    allowed_channel_ids: SlackIds = frozenset()
+    allowed_user_ids: SlackIds = frozenset()
+    access_contact: str | None = Field(default=None, max_length=200)
+    access_cache_ttl_s: float = Field(default=300.0, ge=0, le=3600)
+    rate_limit_per_minute: int = Field(default=30, ge=0)  # 0: no limit (load tests only)
+
+    # The audit trail (see bot/audit/).
+    audit_key: SecretStr | None = None
+    audit_db: Path = Path("audit.db")
+    audit_required: bool = True
+    audit_retention_days: int = Field(default=365, ge=1)
+
+    @field_validator("ropo_cid", "ropo_currency", "display_locale", "access_contact", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("audit_db", mode="before")
+    @classmethod
+    def _blank_is_default_db(cls, value: object) -> object:
+        return "audit.db" if isinstance(value, str) and not value.strip() else value
+
     @field_validator(
-        "ropo_apicode", "slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before"
+        "ropo_apicode",
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "audit_key",
+        mode="before",
     )
     @classmethod
     def _blank_secret_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator(
+        "allowed_usergroup_ids", "allowed_channel_ids", "allowed_user_ids", mode="before"
+    )
+    @classmethod
+    def _comma_separated_slack_ids(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if not isinstance(value, list | tuple | set | frozenset):
+            return value
+        shape = _SLACK_ID_SHAPES[info.field_name or ""]
+        for item in value:
+            if not isinstance(item, str) or not shape.fullmatch(item):
+                example = _SLACK_ID_EXAMPLES[info.field_name or ""]
+                raise ValueError(
+                    f"{str(item)[:40]!r} is not a Slack id of this kind: give ids such as "
+                    f"{example}, separated by commas"
+                )
+        return frozenset(value)
+
+    @field_validator("audit_key")
+    @classmethod
+    def _long_enough_key(cls, value: SecretStr | None) -> SecretStr | None:
+        # With a guessable key anyone holding the table could hash every possible HETU.
+        if value is not None and len(value.get_secret_value()) < MIN_AUDIT_KEY_CHARS:
+            raise ValueError(
+                f"must be at least {MIN_AUDIT_KEY_CHARS} characters of random text "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        return value
 
     @field_validator("display_locale")
     @classmethod

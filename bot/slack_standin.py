@@ -10,6 +10,7 @@ import asyncio
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -21,6 +22,25 @@ from starlette.routing import Route
 
 TEAM_ID = "T0STANDIN"
 BOT_USER_ID = "U0BOTUSER"
+
+
+def member(user_id: str, *, team_id: str = TEAM_ID, **fields: Any) -> dict[str, Any]:
+    """A ``users.info`` user: a full member of ``team_id``, unless ``fields`` say otherwise.
+
+    ``member("U1", is_restricted=True)`` is a guest, ``member("U1", team_id="T0OTHER")``
+    someone from another organisation.
+    """
+    return {
+        "id": user_id,
+        "team_id": team_id,
+        "name": user_id.lower(),
+        "deleted": False,
+        "is_bot": False,
+        "is_app_user": False,
+        "is_restricted": False,
+        "is_ultra_restricted": False,
+        **fields,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,13 +57,20 @@ class Received:
 class SlackStandIn:
     """Records Web API calls and ``response_url`` posts; answers like Slack does.
 
-    ``users`` maps a user id to the ``user`` object ``users.info`` returns; tests can add
-    guests or external users there. Thread-safe: the server may run in another thread.
+    ``users`` maps a user id to the ``user`` object ``users.info`` returns (see
+    :func:`member`); it starts with the agent the demo and the request builders act as, a
+    full member, and tests can add guests or external users. ``api_errors`` maps a Web API
+    method to the error Slack answers it with (``{"views.open": "expired_trigger_id"}``).
+    Thread-safe: the server may run in another thread.
     """
 
     def __init__(self) -> None:
         self.received: list[Received] = []
-        self.users: dict[str, dict[str, Any]] = {}
+        # Imported here: slack_requests imports this module for TEAM_ID.
+        from bot.slack_requests import DEFAULT_USER
+
+        self.users: dict[str, dict[str, Any]] = {DEFAULT_USER: member(DEFAULT_USER)}
+        self.api_errors: dict[str, str] = {}
         self.usergroup_members: dict[str, list[str]] = {}
         self._changed = threading.Condition()
         self._async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
@@ -79,23 +106,43 @@ class SlackStandIn:
                 self._changed.wait(left)
             return self.responses(token)
 
+    def wait_for_api_calls(self, method: str, count: int, timeout: float = 10.0) -> list[Received]:
+        """Block (in a thread other than the server's) until ``count`` ``method`` calls arrived."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while len(self.api_calls(method)) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"{count} {method} calls did not arrive in {timeout}s")
+                self._changed.wait(left)
+            return self.api_calls(method)
+
     async def wait_for_responses_async(
         self, count: int, token: str | None = None
     ) -> list[Received]:
         """The same, for code on the server's own event loop; bound it with asyncio.timeout."""
+        await self._until_async(lambda: len(self.responses(token)) >= count)
+        return self.responses(token)
+
+    async def next_received_async(self, index: int) -> Received:
+        """The ``index``-th request received (from 0), waiting on the event loop until it is."""
+        await self._until_async(lambda: len(self.received) > index)
+        with self._changed:
+            return self.received[index]
+
+    async def _until_async(self, ready: Callable[[], bool]) -> None:
         loop = asyncio.get_running_loop()
-        while len(self.responses(token)) < count:
+        while not ready():
             arrived = asyncio.Event()
             waiter = (loop, arrived)
             with self._changed:
                 self._async_waiters.append(waiter)
             try:
-                if len(self.responses(token)) < count:
+                if not ready():
                     await arrived.wait()
             finally:
                 with self._changed:
                     self._async_waiters.remove(waiter)
-        return self.responses(token)
 
     def clear(self) -> None:
         """Forget everything received."""
@@ -106,7 +153,8 @@ class SlackStandIn:
 
     async def _api(self, request: Request) -> Response:
         method = request.path_params["method"]
-        body = await _read_body(request)
+        # users.info and usergroups.users.list are GETs: their arguments are in the query.
+        body = {**request.query_params, **await _read_body(request)}
         self._record(Received("api", method, body, dict(request.headers)))
         return JSONResponse(self._answer(method, body))
 
@@ -125,6 +173,8 @@ class SlackStandIn:
                 loop.call_soon_threadsafe(arrived.set)
 
     def _answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        if method in self.api_errors:
+            return {"ok": False, "error": self.api_errors[method]}
         if method == "auth.test":
             return {
                 "ok": True,

@@ -39,6 +39,7 @@ def create_web_app(settings: Settings, *, ropo: RopoClient | None = None) -> Sta
         logger.info("listening for Slack on %s; Ropo One: %s", EVENTS_PATH, describe(settings))
         yield
         await ropo.aclose()
+        await services.aclose()
 
     return Starlette(
         routes=[

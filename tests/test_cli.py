@@ -46,6 +46,20 @@ def test_demo_console_pages_when_a_button_number_is_typed():
     assert "Showing 11–20 of 120" in result.stdout
 
 
+def test_demo_console_opens_the_lookup_form_and_submits_what_is_typed():
+    first = run_bot("demo", stdin="/invoices C-1001\n")
+    buttons = dict(
+        (label.strip(), n) for n, label in re.findall(r"\[(\d+)\] (\w[\w ]*)", first.stdout)
+    )
+    another = buttons["Look up another"]
+    result = run_bot("demo", stdin=f"/invoices C-1001\n{another}\n131052-308T all\nquit\n")
+    assert result.returncode == 0, result.stderr
+    assert "Type the HETU or customer number" in result.stdout
+    assert "Invoices for 131052-****" in result.stdout
+    assert "paid invoices included" in result.stdout
+    assert "(no reply arrived" not in result.stdout
+
+
 def test_demo_masks_the_identity_code_and_stays_quiet_on_stderr():
     result = run_bot("demo", "--once", "/invoices 131052-308T")
     assert result.returncode == 0

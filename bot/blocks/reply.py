@@ -318,6 +318,12 @@ _FAILURES: Mapping[FailureKind, tuple[str, str, str]] = MappingProxyType(
             "The lookup for {who} failed because of a problem in this app, not in Ropo "
             f"One. Try again; if it keeps happening, {_TELL_ADMIN}.",
         ),
+        FailureKind.AUDIT_FAILED: (
+            ":no_entry:",
+            "This lookup could not be recorded",
+            "Every lookup is recorded in the audit trail, and the lookup for {who} could "
+            f"not be, so its result is not shown. Please {_TELL_ADMIN}.",
+        ),
     }
 )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.listeners import actions, commands, errors
+from bot.listeners import actions, commands, errors, home, shortcuts, views
 from bot.services import Services
 
 
@@ -13,3 +13,6 @@ def register(app: AsyncApp, services: Services) -> None:
     errors.register(app, services)
     commands.register(app, services)
     actions.register(app, services)
+    shortcuts.register(app, services)
+    views.register(app, services)
+    home.register(app, services)

@@ -1,4 +1,8 @@
-"""Buttons on a reply: paging, the paid-invoices toggle, and MyRopo links."""
+"""Buttons on a reply: paging, the paid-invoices toggle, MyRopo links and "Look up another".
+
+A reply is an ephemeral message or a modal; a click answers where it came from: the
+message is replaced through ``response_url``, the modal through ``views.update``.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,26 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
-from bot.blocks import render_expired_context
+from bot.blocks import render_expired_context, render_expired_view, render_lookup_form
 from bot.context import ContextError
-from bot.listeners.replies import look_up_and_respond, requester, send_private
+from bot.listeners.replies import (
+    look_up_and_respond,
+    look_up_and_update_view,
+    modal_view_id,
+    open_view_or_explain,
+    requester,
+    send_private,
+    update_view,
+)
 from bot.lookup import Surface
 from bot.services import Services
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    """Listen for the reply's buttons."""
+    """Listen for the reply's buttons, and the Home tab's "Look up invoices"."""
 
     @app.action(ids.ACTION_OPEN_MYROPO)
     async def open_myropo(ack: AsyncAck) -> None:
@@ -25,23 +38,47 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
 
     async def repeat_lookup(
-        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond
+        ack: AsyncAck,
+        action: dict[str, Any],
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond | None,
     ) -> None:
         """Ack; open the button's sealed context; look up again and replace the reply."""
         await ack()
+        view_id = modal_view_id(body)
         try:
             context = services.sealer.open(action.get("value", ""))
         except ContextError:
-            await send_private(respond, render_expired_context(services.environment), True)
+            if view_id is not None:
+                await update_view(client, view_id, render_expired_view(services.environment))
+            elif respond is not None:
+                await send_private(respond, render_expired_context(services.environment), True)
             return
-        await look_up_and_respond(
-            services,
-            context.query,
-            requester(body, Surface.BUTTON),
-            respond,
-            page=context.page,
-            replace_original=True,
-        )
+        who = requester(body, Surface.BUTTON)
+        if view_id is not None:
+            await look_up_and_update_view(
+                services, client, context.query, who, view_id, page=context.page
+            )
+        elif respond is not None:
+            await look_up_and_respond(
+                services, context.query, who, respond, page=context.page, replace_original=True
+            )
 
     for action_id in (ids.ACTION_PAGE_PREVIOUS, ids.ACTION_PAGE_NEXT, ids.ACTION_TOGGLE_PAID):
         app.action(action_id)(repeat_lookup)
+
+    async def show_lookup_form(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond | None
+    ) -> None:
+        """Ack; bring up the lookup form: in place in a modal, else in a new one."""
+        await ack()
+        form = render_lookup_form(services.environment)
+        view_id = modal_view_id(body)
+        if view_id is not None:
+            await update_view(client, view_id, form)
+        else:
+            await open_view_or_explain(services, client, body.get("trigger_id", ""), form, respond)
+
+    for action_id in (ids.ACTION_LOOKUP_ANOTHER, ids.ACTION_OPEN_LOOKUP_FORM):
+        app.action(action_id)(show_lookup_form)

@@ -1,4 +1,9 @@
-"""Run a lookup and deliver its reply: the step every surface ends with."""
+"""Run a lookup and deliver its reply: the step every surface ends with.
+
+A reply goes to the agent alone: as an ephemeral message through ``response_url``, or into
+a modal only they see (``views.open`` / ``views.update``). Slack refusing either is logged
+and, where another private channel to the agent exists, explained there; it never raises.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,19 @@ import logging
 from typing import Any
 
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks import render_failure, render_invoice_list
+from bot.blocks import (
+    render_failure,
+    render_invoice_list,
+    render_result_view,
+    render_unexpected_error,
+    render_window_not_opened,
+    with_lookup_another,
+)
 from bot.context import LookupContext
-from bot.lookup import LookupFailure, LookupResult, Requester, Surface
+from bot.lookup import LookupFailure, LookupResult, Requester, Surface, new_reference
 from bot.query import Query
 from bot.services import Services
 
@@ -19,17 +33,20 @@ logger = logging.getLogger(__name__)
 def render_outcome(
     outcome: LookupResult | LookupFailure, services: Services, *, page: int = 0
 ) -> dict[str, Any]:
-    """The message for a lookup's outcome; buttons carry sealed context, never the identifier."""
+    """The message for a lookup's outcome; buttons carry sealed context, never the identifier.
+
+    Every outcome ends with "Look up another", which brings up the lookup form.
+    """
     if isinstance(outcome, LookupFailure):
-        return render_failure(outcome)
+        return with_lookup_another(render_failure(outcome))
     identifier = outcome.query.identifier
 
     def button_value(target_page: int, include_paid: bool) -> str:
         query = Query(identifier, include_paid=include_paid)
         return services.sealer.seal(LookupContext(query, page=target_page))
 
-    return render_invoice_list(
-        outcome, page=page, button_value=button_value, locale=services.locale
+    return with_lookup_another(
+        render_invoice_list(outcome, page=page, button_value=button_value, locale=services.locale)
     )
 
 
@@ -76,3 +93,99 @@ async def send_private(
         logger.error(
             "response_url refused a reply: HTTP %s %s", response.status_code, response.body[:200]
         )
+
+
+# --- modals -------------------------------------------------------------------------------
+
+
+def modal_view_id(body: dict[str, Any]) -> str | None:
+    """The id of the modal an interaction came from, or None (a message, the Home tab)."""
+    view = body.get("view")
+    if isinstance(view, dict) and view.get("type") == "modal" and view.get("id"):
+        return str(view["id"])
+    return None
+
+
+async def look_up_and_update_view(
+    services: Services,
+    client: AsyncWebClient,
+    query: Query,
+    who: Requester,
+    view_id: str,
+    *,
+    page: int = 0,
+) -> None:
+    """Look ``query`` up and show the reply in the agent's open modal ``view_id``."""
+    outcome = await services.lookup.run(query, who)
+    view = render_result_view(render_outcome(outcome, services, page=page))
+    error = await _update_view(client, view_id, view)
+    if error in _REFUSED_VIEW:
+        # Slack refused the result itself: a bug of ours, so say so in its place rather than
+        # leave the modal on "Looking up…". (A closed modal needs nothing more.)
+        reference = new_reference()
+        logger.error("lookup %s: its modal was refused, reference %s", outcome.reference, reference)
+        fallback = with_lookup_another(render_unexpected_error(reference, services.environment))
+        await _update_view(client, view_id, render_result_view(fallback))
+
+
+async def open_view(client: AsyncWebClient, trigger_id: str, view: dict[str, Any]) -> str | None:
+    """Open a modal; its view id, or None (logged) if Slack refused, e.g. an expired trigger."""
+    try:
+        response = await client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as exc:
+        logger.warning("views.open refused: %s", exc.response.get("error"))
+        return None
+    except Exception:
+        logger.exception("views.open failed")
+        return None
+    return str(response["view"]["id"])
+
+
+async def open_view_or_explain(
+    services: Services,
+    client: AsyncWebClient,
+    trigger_id: str,
+    view: dict[str, Any],
+    respond: AsyncRespond | None,
+) -> str | None:
+    """Open a modal; if Slack won't, tell the agent privately when there is a way to."""
+    view_id = await open_view(client, trigger_id, view)
+    if view_id is None and respond is not None:
+        await send_private(respond, render_window_not_opened(services.environment))
+    return view_id
+
+
+async def update_view(client: AsyncWebClient, view_id: str, view: dict[str, Any]) -> bool:
+    """Replace what modal ``view_id`` shows; False (logged) if Slack refused, e.g. it was closed."""
+    return await _update_view(client, view_id, view) is None
+
+
+# views.update errors that are about the view we sent, not about the modal being gone.
+_REFUSED_VIEW = frozenset({"invalid_arguments", "view_too_large", "exception"})
+
+
+async def _update_view(client: AsyncWebClient, view_id: str, view: dict[str, Any]) -> str | None:
+    """``views.update``; None on success, else Slack's error code (or ``exception``), logged."""
+    try:
+        await client.views_update(view_id=view_id, view=view)
+    except SlackApiError as exc:
+        error = str(exc.response.get("error"))
+        logger.warning("views.update of %s refused: %s", view_id, error)
+        return error
+    except Exception:
+        logger.exception("views.update of %s failed", view_id)
+        return "exception"
+    return None
+
+
+async def publish_home(client: AsyncWebClient, user_id: str, view: dict[str, Any]) -> bool:
+    """Publish ``user_id``'s Home tab; False (logged) if Slack refused."""
+    try:
+        await client.views_publish(user_id=user_id, view=view)
+    except SlackApiError as exc:
+        logger.warning("views.publish for %s refused: %s", user_id, exc.response.get("error"))
+        return False
+    except Exception:
+        logger.exception("views.publish for %s failed", user_id)
+        return False
+    return True

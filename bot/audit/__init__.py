@@ -1,0 +1,15 @@
+"""The audit trail: one row per lookup attempt, with a keyed hash in place of the identifier."""
+
+from bot.audit.store import AuditQuery, AuditRow, AuditStore, AuditWriteError
+from bot.audit.trail import AuditTrail, Outcome, audit_key, identifier_hash
+
+__all__ = [
+    "AuditQuery",
+    "AuditRow",
+    "AuditStore",
+    "AuditTrail",
+    "AuditWriteError",
+    "Outcome",
+    "audit_key",
+    "identifier_hash",
+]

@@ -1,0 +1,27 @@
+"""The App Home tab, published each time an agent opens it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks import render_home
+from bot.listeners.replies import publish_home
+from bot.services import Services
+
+HOME_TAB = "home"
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    """Listen for ``app_home_opened``."""
+
+    @app.event("app_home_opened")
+    async def home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
+        """Publish the Home tab for the agent who opened it (events are acked by Bolt)."""
+        if event.get("tab") != HOME_TAB or not event.get("user"):
+            return
+        # Access control hooks in here: render_home(..., allowed=False, access_message=...)
+        # shows an agent who may not look up how to get access instead of the instructions.
+        await publish_home(client, event["user"], render_home(services.environment))

@@ -1,0 +1,138 @@
+"""The shortcuts: "Find invoices" on a customer's message, and "Look up invoices" anywhere.
+
+Both answer in a modal only the agent sees; nothing is ever posted to the channel. A
+trigger_id expires 3 seconds after the click and works once, so each listener acks and
+opens its modal before anything slow (Ropo One) happens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import ids
+from bot.blocks import (
+    NOTHING_FOUND_NOTICE,
+    render_choose_identifier,
+    render_expired_view,
+    render_loading_view,
+    render_lookup_form,
+)
+from bot.context import ContextError, LookupContext
+from bot.listeners.replies import (
+    look_up_and_respond,
+    look_up_and_update_view,
+    modal_view_id,
+    open_view,
+    open_view_or_explain,
+    requester,
+    update_view,
+)
+from bot.lookup import Surface
+from bot.query import Identifier, Query, find_identifiers
+from bot.services import Services
+
+# Where a message keeps text: the text itself, rich text and section text in its blocks,
+# and an attachment's text, fallback, pretext, title and field values. Link URLs count too,
+# since find_identifiers reads identity codes inside Slack links.
+_TEXT_KEYS = ("text", "fallback", "pretext", "title", "value", "url")
+_MAX_MESSAGE_CHARS = 100_000  # far more than any real message; a bound for a hostile one
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    """Listen for both shortcuts and the message shortcut's "Look up" choice."""
+
+    @app.message_shortcut(ids.SHORTCUT_FIND_IN_MESSAGE)
+    async def find_in_message(
+        ack: AsyncAck, shortcut: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        """Ack; find identifiers in the message; look up the one found, or ask which, or ask."""
+        await ack()
+        found = find_identifiers(message_text(shortcut.get("message") or {}))
+        trigger_id = shortcut.get("trigger_id", "")
+        if not found:
+            form = render_lookup_form(services.environment, notice=NOTHING_FOUND_NOTICE)
+            await open_view_or_explain(services, client, trigger_id, form, respond)
+            return
+        if len(found) > 1:
+            chooser = render_choose_identifier(
+                found, button_value=_sealed(services), environment=services.environment
+            )
+            await open_view_or_explain(services, client, trigger_id, chooser, respond)
+            return
+        query = Query(found[0])
+        who = requester(shortcut, Surface.MESSAGE_SHORTCUT)
+        loading = render_loading_view(query.identifier, services.environment)
+        view_id = await open_view(client, trigger_id, loading)
+        if view_id is None:  # no modal: the answer still reaches only the agent, ephemerally
+            await look_up_and_respond(services, query, who, respond)
+            return
+        await look_up_and_update_view(services, client, query, who, view_id)
+
+    @app.action(ids.ACTION_CHOOSE_IDENTIFIER)
+    async def choose_identifier(
+        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """Ack; show "Looking up…" in the chooser's modal, then the chosen customer's invoices."""
+        await ack()
+        view_id = modal_view_id(body)
+        if view_id is None:
+            return  # the chooser only ever lives in a modal
+        try:
+            context = services.sealer.open(action.get("value", ""))
+        except ContextError:
+            await update_view(client, view_id, render_expired_view(services.environment))
+            return
+        loading = render_loading_view(context.query.identifier, services.environment)
+        await update_view(client, view_id, loading)
+        who = requester(body, Surface.MESSAGE_SHORTCUT)
+        await look_up_and_update_view(services, client, context.query, who, view_id)
+
+    @app.global_shortcut(ids.SHORTCUT_LOOK_UP)
+    async def look_up(ack: AsyncAck, shortcut: dict[str, Any], client: AsyncWebClient) -> None:
+        """Ack; open the lookup form."""
+        await ack()
+        form = render_lookup_form(services.environment)
+        # No response_url comes with a global shortcut: a refusal can only be logged.
+        await open_view(client, shortcut.get("trigger_id", ""), form)
+
+
+def _sealed(services: Services) -> Callable[[Identifier], str]:
+    """What a chooser button carries: the identifier's lookup, sealed."""
+
+    def button_value(identifier: Identifier) -> str:
+        return services.sealer.seal(LookupContext(Query(identifier)))
+
+    return button_value
+
+
+def message_text(message: dict[str, Any]) -> str:
+    """All the text of a Slack message, its blocks and attachments, one piece per line."""
+    pieces: list[str] = []
+    size = 0
+    for piece in _texts([message.get("text"), message.get("blocks"), message.get("attachments")]):
+        pieces.append(piece)
+        size += len(piece) + 1
+        if size > _MAX_MESSAGE_CHARS:
+            break
+    return "\n".join(pieces)[:_MAX_MESSAGE_CHARS]
+
+
+def _texts(node: Any) -> Iterator[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, list):
+        for item in node:
+            yield from _texts(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(value, str):
+                if key in _TEXT_KEYS:
+                    yield value
+            else:
+                yield from _texts(value)

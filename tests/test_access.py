@@ -1,0 +1,570 @@
+"""Who may look up (bot/access.py), the rate limit, their settings and their answers' blocks.
+
+The policy asks a real Slack stand-in over loopback, through the same Web API client the app
+uses; end-to-end refusals on every surface are in test_e2e_access.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import ids
+from bot.access import AccessDecision, AccessPolicy, AccessReason
+from bot.blocks import check_limits, render_access_refused, render_refusal_view, render_slow_down
+from bot.lookup import Surface
+from bot.middleware import Gate, gate_for
+from bot.ratelimit import SlidingWindowLimiter
+from bot.settings import RopoEnvironment, Settings, SettingsError, load_settings
+from bot.slack_requests import DEFAULT_CHANNEL, DEFAULT_USER
+from bot.slack_standin import TEAM_ID, SlackStandIn, member
+from tests.blocks.conftest import GOLDEN_DIR
+from tests.conftest import BOT_TOKEN
+from tests.servers import ServedApp
+
+GROUP = "S0CSTEAM"
+OTHER_GROUP = "S0BILLING"
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def served_slack() -> Iterator[tuple[SlackStandIn, str]]:
+    """One Slack stand-in on loopback for the module; each test gets its users afresh."""
+    slack = SlackStandIn()
+    with ServedApp(slack.app, lifespan="off") as server:
+        yield slack, f"{server.url}/api/"
+
+
+@pytest.fixture
+def slack(served_slack: tuple[SlackStandIn, str]) -> SlackStandIn:
+    """The stand-in, with only the default agent as a user and nothing received."""
+    standin, _ = served_slack
+    standin.clear()
+    standin.users.clear()
+    standin.users[DEFAULT_USER] = member(DEFAULT_USER)
+    standin.usergroup_members.clear()
+    standin.api_errors.clear()
+    return standin
+
+
+def policy(
+    served_slack: tuple[SlackStandIn, str], clock: Clock | None = None, **settings: Any
+) -> AccessPolicy:
+    """A policy asking the stand-in, with ``settings`` overriding the defaults."""
+    _, api_url = served_slack
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=api_url)
+    return AccessPolicy(
+        Settings(_env_file=None, **settings), client, clock=clock or Clock(), timeout_s=2.0
+    )
+
+
+def users_info_calls(slack: SlackStandIn, user_id: str) -> int:
+    return sum(1 for call in slack.api_calls("users.info") if call.body.get("user") == user_id)
+
+
+# --- the account ------------------------------------------------------------------------
+
+
+async def test_a_full_member_may_look_up(slack: SlackStandIn, served_slack) -> None:
+    decision = await policy(served_slack).decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)
+    assert decision == AccessDecision(AccessReason.ALLOWED, "")
+    assert decision.allowed is True
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"is_restricted": True}, AccessReason.GUEST),  # multi-channel guest
+        ({"is_restricted": True, "is_ultra_restricted": True}, AccessReason.GUEST),
+        ({"is_ultra_restricted": True}, AccessReason.GUEST),  # single-channel guest
+        ({"team_id": "T0OTHERORG"}, AccessReason.EXTERNAL),  # Slack Connect
+        ({"is_stranger": True}, AccessReason.EXTERNAL),
+        ({"is_bot": True}, AccessReason.BOT),
+        ({"is_app_user": True}, AccessReason.BOT),
+        ({"deleted": True}, AccessReason.DEACTIVATED),
+    ],
+)
+async def test_only_full_members_of_the_workspace_may_look_up(
+    slack: SlackStandIn, served_slack, fields: dict[str, Any], reason: AccessReason
+) -> None:
+    slack.users["U0SOMEONE"] = member("U0SOMEONE", **fields)
+    decision = await policy(served_slack).decide(TEAM_ID, "U0SOMEONE", DEFAULT_CHANNEL)
+    assert decision.reason is reason
+    assert decision.allowed is False
+    assert decision.message
+
+
+async def test_a_user_slack_does_not_know_here_is_refused_as_external(
+    slack: SlackStandIn, served_slack
+) -> None:
+    decision = await policy(served_slack).decide(TEAM_ID, "U0NOBODY", DEFAULT_CHANNEL)
+    assert decision.reason is AccessReason.EXTERNAL
+    assert users_info_calls(slack, "U0NOBODY") == 1
+
+
+async def test_slackbot_and_requests_without_a_user_are_refused_without_asking_slack(
+    slack: SlackStandIn, served_slack
+) -> None:
+    access = policy(served_slack)
+    assert (await access.decide(TEAM_ID, "USLACKBOT", DEFAULT_CHANNEL)).reason is AccessReason.BOT
+    assert (await access.decide(TEAM_ID, None, DEFAULT_CHANNEL)).reason is AccessReason.BOT
+    assert slack.api_calls("users.info") == []
+
+
+async def test_a_grid_account_that_joined_this_workspace_is_a_member(
+    slack: SlackStandIn, served_slack
+) -> None:
+    slack.users["W0GRID001"] = member(
+        "W0GRID001",
+        team_id="T0HOMEWS",
+        enterprise_user={"enterprise_id": "E0ORG", "teams": ["T0HOMEWS", TEAM_ID]},
+    )
+    decision = await policy(served_slack).decide(TEAM_ID, "W0GRID001", DEFAULT_CHANNEL)
+    assert decision.allowed is True
+
+
+async def test_external_agent_refusal_says_to_ask_a_colleague(
+    slack: SlackStandIn, served_slack
+) -> None:
+    slack.users["U0EXTERN1"] = member("U0EXTERN1", team_id="T0OTHERORG")
+    decision = await policy(served_slack).decide(TEAM_ID, "U0EXTERN1", None)
+    assert decision.message == (
+        "Invoice lookups are only for members of this workspace, and Slack says your account "
+        "belongs to another organisation. Ask a colleague in this workspace to look the "
+        "customer up."
+    )
+
+
+async def test_a_guest_is_told_whom_to_ask_for_a_full_account(
+    slack: SlackStandIn, served_slack
+) -> None:
+    slack.users["U0GUEST01"] = member("U0GUEST01", is_restricted=True)
+    access = policy(served_slack, access_contact="<#C0ITHELP>")
+    decision = await access.decide(TEAM_ID, "U0GUEST01", DEFAULT_CHANNEL)
+    assert decision.message == (
+        "Invoice lookups show people's debts, so they are only for full members of this "
+        "workspace, not guests. If your work needs them, ask <#C0ITHELP> for a full account."
+    )
+
+
+# --- the allowlists ---------------------------------------------------------------------
+
+
+async def test_with_a_user_allowlist_only_listed_members_pass(
+    slack: SlackStandIn, served_slack
+) -> None:
+    slack.users["U0OTHER01"] = member("U0OTHER01")
+    access = policy(served_slack, allowed_user_ids=f"{DEFAULT_USER},U0LISTED1")
+    assert (await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)).allowed is True
+    refused = await access.decide(TEAM_ID, "U0OTHER01", DEFAULT_CHANNEL)
+    assert refused.reason is AccessReason.USER_NOT_ALLOWED
+    assert users_info_calls(slack, "U0OTHER01") == 0  # refused before asking Slack
+
+
+async def test_a_listed_user_must_still_be_a_full_member(slack: SlackStandIn, served_slack) -> None:
+    slack.users["U0GUEST02"] = member("U0GUEST02", is_ultra_restricted=True)
+    access = policy(served_slack, allowed_user_ids="U0GUEST02")
+    assert (await access.decide(TEAM_ID, "U0GUEST02", DEFAULT_CHANNEL)).reason is (
+        AccessReason.GUEST
+    )
+
+
+async def test_with_group_allowlists_a_member_of_any_one_group_passes(
+    slack: SlackStandIn, served_slack
+) -> None:
+    slack.users["U0BILLER1"] = member("U0BILLER1")
+    slack.users["U0OUTSIDE"] = member("U0OUTSIDE")
+    slack.usergroup_members[GROUP] = [DEFAULT_USER]
+    slack.usergroup_members[OTHER_GROUP] = ["U0BILLER1"]
+    access = policy(served_slack, allowed_usergroup_ids=f"{GROUP},{OTHER_GROUP}")
+
+    assert (await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)).allowed is True
+    assert (await access.decide(TEAM_ID, "U0BILLER1", DEFAULT_CHANNEL)).allowed is True
+    refused = await access.decide(TEAM_ID, "U0OUTSIDE", DEFAULT_CHANNEL)
+    assert refused.reason is AccessReason.NOT_IN_USERGROUP
+    assert refused.message == (
+        "Invoice lookups are limited to members of <!subteam^S0BILLING> or <!subteam^S0CSTEAM>. "
+        "If your work needs them, ask a Slack admin to add you."
+    )
+
+
+async def test_group_members_are_cached_like_users(slack: SlackStandIn, served_slack) -> None:
+    for user in ("U0A000001", "U0A000002", "U0A000003"):
+        slack.users[user] = member(user)
+    slack.usergroup_members[GROUP] = ["U0A000001", "U0A000002", "U0A000003"]
+    access = policy(served_slack, allowed_usergroup_ids=GROUP)
+    for user in ("U0A000001", "U0A000002", "U0A000003", "U0A000001"):
+        assert (await access.decide(TEAM_ID, user, DEFAULT_CHANNEL)).allowed is True
+    assert len(slack.api_calls("usergroups.users.list")) == 1
+
+
+async def test_a_group_slack_does_not_know_lets_nobody_through_and_is_logged(
+    slack: SlackStandIn, served_slack, caplog: pytest.LogCaptureFixture
+) -> None:
+    access = policy(served_slack, allowed_usergroup_ids="S0TYPO")
+    decision = await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)
+    assert decision.reason is AccessReason.NOT_IN_USERGROUP
+    assert any(r.levelno == logging.ERROR and "S0TYPO" in r.getMessage() for r in caplog.records)
+
+
+async def test_with_a_channel_allowlist_other_channels_and_modals_are_refused(
+    slack: SlackStandIn, served_slack
+) -> None:
+    access = policy(served_slack, allowed_channel_ids="C0SUPPORT,C0BILLING")
+    assert (await access.decide(TEAM_ID, DEFAULT_USER, "C0SUPPORT")).allowed is True
+    elsewhere = await access.decide(TEAM_ID, DEFAULT_USER, "C0RANDOM")
+    assert elsewhere == AccessDecision(
+        AccessReason.CHANNEL_NOT_ALLOWED,
+        "Invoices can be looked up only in <#C0BILLING> or <#C0SUPPORT>. Run `/invoices` there.",
+    )
+    assert (await access.decide(TEAM_ID, DEFAULT_USER, None)).reason is (
+        AccessReason.CHANNEL_NOT_ALLOWED
+    )
+
+
+async def test_decide_user_answers_the_home_tab_without_a_channel(
+    slack: SlackStandIn, served_slack
+) -> None:
+    slack.users["U0GUEST03"] = member("U0GUEST03", is_restricted=True)
+    access = policy(served_slack, allowed_channel_ids="C0SUPPORT")
+    assert (await access.decide_user(TEAM_ID, DEFAULT_USER)).allowed is True
+    assert (await access.decide_user(TEAM_ID, "U0GUEST03")).reason is AccessReason.GUEST
+
+
+# --- Slack failing: closed, not open ----------------------------------------------------
+
+
+@pytest.mark.parametrize("error", ["ratelimited", "internal_error", "missing_scope"])
+async def test_when_slack_fails_the_agent_is_refused_and_the_failure_is_not_cached(
+    slack: SlackStandIn, served_slack, error: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    access = policy(served_slack)
+    slack.api_errors["users.info"] = error
+    refused = await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)
+    assert refused.reason is AccessReason.UNVERIFIED
+    assert refused.message.startswith("Slack didn't answer when this app checked your account")
+    assert "could not be verified" in caplog.text
+
+    del slack.api_errors["users.info"]
+    assert (await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)).allowed is True
+    assert users_info_calls(slack, DEFAULT_USER) == 2
+
+
+async def test_unreachable_slack_refuses(slack: SlackStandIn) -> None:
+    client = AsyncWebClient(token=BOT_TOKEN, base_url="http://127.0.0.1:9/api/")
+    access = AccessPolicy(Settings(_env_file=None), client, timeout_s=2.0)
+    decision = await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)
+    assert decision.reason is AccessReason.UNVERIFIED
+
+
+class HangingSlack:
+    """A Web API client whose users.info never answers."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def users_info(self, *, user: str) -> Any:
+        self.calls += 1
+        await asyncio.sleep(3600)
+
+
+async def test_slack_too_slow_to_answer_within_the_ack_budget_refuses() -> None:
+    access = AccessPolicy(Settings(_env_file=None), HangingSlack(), timeout_s=0.2)  # type: ignore[arg-type]
+    started = asyncio.get_running_loop().time()
+    decision = await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)
+    assert decision.reason is AccessReason.UNVERIFIED
+    assert asyncio.get_running_loop().time() - started < 1.0
+
+
+async def test_a_failing_group_is_no_proof_of_membership(slack: SlackStandIn, served_slack) -> None:
+    slack.api_errors["usergroups.users.list"] = "ratelimited"
+    access = policy(served_slack, allowed_usergroup_ids=GROUP)
+    decision = await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)
+    assert decision.reason is AccessReason.UNVERIFIED
+
+
+# --- the cache ---------------------------------------------------------------------------
+
+
+async def test_a_busy_agent_costs_one_users_info_call(slack: SlackStandIn, served_slack) -> None:
+    access = policy(served_slack)
+    for _ in range(25):
+        assert (await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)).allowed is True
+    assert users_info_calls(slack, DEFAULT_USER) == 1
+
+
+async def test_concurrent_checks_of_one_agent_share_one_users_info_call(
+    slack: SlackStandIn, served_slack
+) -> None:
+    access = policy(served_slack)
+    decisions = await asyncio.gather(
+        *(access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL) for _ in range(50))
+    )
+    assert all(d.allowed for d in decisions)
+    assert users_info_calls(slack, DEFAULT_USER) == 1
+
+
+async def test_users_are_asked_again_after_the_cache_time(
+    slack: SlackStandIn, served_slack
+) -> None:
+    clock = Clock()
+    access = policy(served_slack, clock, access_cache_ttl_s=300)
+    assert (await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)).allowed is True
+    slack.users[DEFAULT_USER] = member(DEFAULT_USER, deleted=True)  # deactivated meanwhile
+    clock.now += 299
+    assert (await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)).allowed is True
+    clock.now += 2
+    refused = await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)
+    assert refused.reason is AccessReason.DEACTIVATED
+    assert users_info_calls(slack, DEFAULT_USER) == 2
+
+
+# --- the rate limit ----------------------------------------------------------------------
+
+
+def test_the_31st_lookup_in_a_minute_is_refused_with_when_to_retry() -> None:
+    clock = Clock()
+    limiter = SlidingWindowLimiter(30, clock=clock)
+    for second in range(30):
+        clock.now = 1_000.0 + second
+        assert limiter.hit("U1") is None
+    clock.now = 1_030.0
+    assert limiter.hit("U1") == 30  # the first lookup, at 1000, leaves the window at 1060
+    assert limiter.hit("U2") is None  # per agent
+
+
+def test_the_window_slides_and_refused_attempts_do_not_count() -> None:
+    clock = Clock()
+    limiter = SlidingWindowLimiter(2, clock=clock)
+    assert limiter.hit("U1") is None
+    clock.now += 30
+    assert limiter.hit("U1") is None
+    for _ in range(10):
+        assert limiter.hit("U1") == 30
+    clock.now += 30  # the first hit has left the window; the refusals never entered it
+    assert limiter.hit("U1") is None
+    assert limiter.hit("U1") == 30
+
+
+def test_limit_zero_means_no_limit() -> None:
+    limiter = SlidingWindowLimiter(0)
+    assert all(limiter.hit("U1") is None for _ in range(1_000))
+
+
+# --- settings ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
+    """No variable from the shell and no .env from the working directory."""
+    for name in list(os.environ):
+        if name.startswith(("ALLOWED_", "ACCESS_", "RATE_LIMIT", "AUDIT_", "ROPO_", "SLACK_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    return monkeypatch
+
+
+def test_access_defaults_allow_every_full_member_at_30_lookups_a_minute(clean_env) -> None:
+    settings = load_settings()
+    assert settings.allowed_usergroup_ids == frozenset()
+    assert settings.allowed_channel_ids == frozenset()
+    assert settings.allowed_user_ids == frozenset()
+    assert settings.rate_limit_per_minute == 30
+    assert settings.access_cache_ttl_s == 300
+    assert settings.audit_db == Path("audit.db")
+    assert settings.audit_required is True
+    assert settings.audit_retention_days == 365
+    assert settings.audit_key is None
+
+
+def test_allowlists_are_comma_separated(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("ALLOWED_USERGROUP_IDS", "S0CSTEAM, S0BILLING,")
+    clean_env.setenv("ALLOWED_CHANNEL_IDS", "C0SUPPORT")
+    clean_env.setenv("ALLOWED_USER_IDS", "U0AGENT01,W0GRID001")
+    settings = load_settings()
+    assert settings.allowed_usergroup_ids == {"S0CSTEAM", "S0BILLING"}
+    assert settings.allowed_channel_ids == {"C0SUPPORT"}
+    assert settings.allowed_user_ids == {"U0AGENT01", "W0GRID001"}
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ALLOWED_USERGROUP_IDS", "@customer-service"),
+        ("ALLOWED_CHANNEL_IDS", "#support"),
+        ("ALLOWED_USER_IDS", "S0CSTEAM"),
+    ],
+)
+def test_an_id_of_the_wrong_kind_stops_start_up_naming_the_variable(
+    clean_env: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    clean_env.setenv(name, value)
+    with pytest.raises(SettingsError, match=f"{name}: .* is not a Slack id of this kind"):
+        load_settings()
+
+
+def test_a_short_audit_key_stops_start_up_without_echoing_it(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    clean_env.setenv("AUDIT_KEY", "too-short-key")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert "AUDIT_KEY: must be at least 32 characters" in str(caught.value)
+    assert "too-short-key" not in str(caught.value)
+
+
+# --- what the agent is shown ----------------------------------------------------------------
+
+REFERENCE = "R-TEST01"
+DECISIONS = {
+    AccessReason.GUEST: "Invoice lookups show people's debts, so they are only for full members "
+    "of this workspace, not guests. If your work needs them, ask a Slack admin for a full "
+    "account.",
+    AccessReason.EXTERNAL: "Invoice lookups are only for members of this workspace.",
+    AccessReason.BOT: "Invoice lookups are only for people: apps and bots can't make them.",
+    AccessReason.DEACTIVATED: "This Slack account is deactivated.",
+    AccessReason.USER_NOT_ALLOWED: "Invoice lookups are limited to named agents.",
+    AccessReason.NOT_IN_USERGROUP: "Invoice lookups are limited to members of "
+    "<!subteam^S0CSTEAM>. If your work needs them, ask <#C0ITHELP> to add you.",
+    AccessReason.CHANNEL_NOT_ALLOWED: "Invoices can be looked up only in <#C0SUPPORT>. "
+    "Run `/invoices` there.",
+    AccessReason.UNVERIFIED: "Slack didn't answer when this app checked your account, so "
+    "nothing was looked up. Try again in a minute.",
+}
+
+
+def assert_golden(name: str, payload: dict[str, Any]) -> None:
+    """Compare with tests/golden/blocks/<name>.json; ``UPDATE_GOLDEN=1`` rewrites it."""
+    path = GOLDEN_DIR / f"{name}.json"
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        return
+    assert path.exists(), f"golden file {path.name} is missing: run with UPDATE_GOLDEN=1"
+    assert json.loads(path.read_text("utf-8")) == payload, f"payload differs from {path.name}"
+
+
+def assert_valid_message(payload: dict[str, Any]) -> None:
+    check_limits(payload)
+    for block in payload["blocks"]:
+        assert Block.parse(block).to_dict() == block
+
+
+@pytest.mark.parametrize("reason", list(DECISIONS))
+def test_refusal_matches_golden(reason: AccessReason) -> None:
+    payload = render_access_refused(
+        AccessDecision(reason, DECISIONS[reason]), RopoEnvironment.PRODUCTION, REFERENCE
+    )
+    assert_valid_message(payload)
+    assert_golden(f"access_refused_{reason.value}", payload)
+
+
+def test_refusal_names_the_reason_the_reference_and_is_private() -> None:
+    payload = render_access_refused(
+        AccessDecision(AccessReason.GUEST, DECISIONS[AccessReason.GUEST]),
+        RopoEnvironment.SANDBOX,
+        REFERENCE,
+    )
+    assert payload["text"] == "Guests can't look up invoices. Reference: R-TEST01"
+    assert payload["blocks"][0]["block_id"] == ids.BLOCK_SUMMARY
+    assert payload["blocks"][0]["text"]["text"] == (
+        ":lock: *Guests can't look up invoices*\n"
+        f"{DECISIONS[AccessReason.GUEST]}\nReference: `R-TEST01`"
+    )
+    assert payload["blocks"][-1]["block_id"] == ids.BLOCK_FOOTER
+    assert "Only you can see this." in payload["blocks"][-1]["elements"][0]["text"]
+
+
+def test_every_refusal_reason_has_a_heading() -> None:
+    for reason in AccessReason:
+        if reason is AccessReason.ALLOWED:
+            with pytest.raises(ValueError, match="needs no refusal"):
+                render_access_refused(AccessDecision(reason), RopoEnvironment.SANDBOX, REFERENCE)
+        else:
+            render_access_refused(AccessDecision(reason, "x"), RopoEnvironment.SANDBOX, REFERENCE)
+
+
+def test_slow_down_matches_golden_and_says_when_to_retry() -> None:
+    payload = render_slow_down(42, RopoEnvironment.PRODUCTION, REFERENCE)
+    assert_valid_message(payload)
+    assert payload["text"] == (
+        "Too many lookups in a minute: try again in 42 seconds. Reference: R-TEST01"
+    )
+    assert "Nothing was looked up: try again in 42 seconds." in payload["blocks"][0]["text"]["text"]
+    assert_golden("slow_down", payload)
+    assert "1 second." in render_slow_down(1, RopoEnvironment.SANDBOX, REFERENCE)["text"]
+
+
+def test_refusal_as_a_modal_is_a_valid_view_matching_golden() -> None:
+    message = render_access_refused(
+        AccessDecision(AccessReason.GUEST, DECISIONS[AccessReason.GUEST]),
+        RopoEnvironment.PRODUCTION,
+        REFERENCE,
+    )
+    view = render_refusal_view(message)
+    assert View(**view).to_dict() == view
+    check_limits(view, max_blocks=100, require_text=False)
+    assert view["blocks"] == message["blocks"]
+    assert "submit" not in view  # nothing to submit: only Close
+    assert_golden("access_refused_view", view)
+
+
+async def test_a_guest_in_the_wrong_channel_is_told_about_being_a_guest_first(
+    slack: SlackStandIn, served_slack
+) -> None:
+    slack.users["U0GUEST04"] = member("U0GUEST04", is_restricted=True)
+    access = policy(served_slack, allowed_channel_ids="C0SUPPORT")
+    assert (await access.decide(TEAM_ID, "U0GUEST04", "C0RANDOM")).reason is AccessReason.GUEST
+
+
+# --- which requests the middleware gates ------------------------------------------------------
+
+
+def _actions(*action_ids: str) -> dict[str, Any]:
+    return {"type": "block_actions", "actions": [{"action_id": a} for a in action_ids]}
+
+
+@pytest.mark.parametrize(
+    ("body", "gate"),
+    [
+        ({"command": "/invoices", "text": "131052-308T"}, Gate(Surface.COMMAND, True)),
+        ({"command": "/invoices", "text": "help"}, Gate(Surface.COMMAND, False)),
+        ({"command": "/invoices", "text": "131052-308U"}, Gate(Surface.COMMAND, False)),
+        (_actions(ids.ACTION_PAGE_NEXT), Gate(Surface.BUTTON, True)),
+        (_actions(ids.ACTION_CHOOSE_IDENTIFIER), Gate(Surface.BUTTON, True)),
+        (_actions(ids.ACTION_LOOKUP_ANOTHER), Gate(Surface.BUTTON, False)),
+        (_actions(ids.ACTION_OPEN_LOOKUP_FORM), Gate(Surface.BUTTON, False)),
+        (_actions("invoices.some_future_button"), Gate(Surface.BUTTON, True)),
+        (_actions(ids.ACTION_OPEN_MYROPO, ids.ACTION_PAGE_NEXT), Gate(Surface.BUTTON, True)),
+        ({"type": "message_action"}, Gate(Surface.MESSAGE_SHORTCUT, True)),
+        ({"type": "shortcut"}, Gate(Surface.MODAL, False)),
+        ({"type": "view_submission"}, Gate(Surface.MODAL, True)),
+        ({"type": "block_suggestion"}, Gate(Surface.MODAL, True)),
+        ({"type": "something_slack_adds_later"}, Gate(Surface.MODAL, True)),
+        (_actions(ids.ACTION_OPEN_MYROPO), None),
+        ({"type": "view_closed"}, None),
+        ({"type": "event_callback", "event": {"type": "app_home_opened"}}, None),
+    ],
+)
+def test_everything_that_may_reach_ropo_is_gated_and_lookups_are_counted(
+    body: dict[str, Any], gate: Gate | None
+) -> None:
+    assert gate_for(body) == gate
