@@ -205,7 +205,8 @@ async def run_demo(
         }
     )
     ropo = create_ropo_client(offline)
-    app = create_app(offline, create_services(offline, ropo))
+    services = create_services(offline, ropo)
+    app = create_app(offline, services)
     console = DemoConsole(app, standin, base_url, settings.ropo_timeout_s + 5)
     source = (
         "the built-in Ropo One sandbox (fake data)"
@@ -228,6 +229,7 @@ async def run_demo(
             if line.strip():
                 write(await console.handle_line(line))
     finally:
+        await services.aclose()
         await ropo.aclose()
         server.should_exit = True
         await serving

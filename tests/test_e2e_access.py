@@ -350,7 +350,7 @@ def test_members_of_the_allowed_group_and_channel_look_up_as_usual(
             assert row["ropo_latency_ms"] >= 0
 
 
-def test_myropo_links_and_the_home_tab_pass_without_a_check(open_stack_: Stack) -> None:
+def test_myropo_links_pass_without_a_check(open_stack_: Stack) -> None:
     link = {
         "type": "button",
         "action_id": ids.ACTION_OPEN_MYROPO,
@@ -360,20 +360,38 @@ def test_myropo_links_and_the_home_tab_pass_without_a_check(open_stack_: Stack) 
     _, url = open_stack_.response_url()
     response = open_stack_.post(block_actions_body(link, url, user_id="U0NEWGUY1"))
     assert response.status_code == 200
-    body = app_home_opened_body(user_id="U0NEWGUY1")
-    headers = {**signed_headers(SIGNING_SECRET, body), "content-type": "application/json"}
-    assert (
-        open_stack_.http.post(
-            open_stack_.url + EVENTS_PATH, content=body, headers=headers
-        ).status_code
-        == 200
-    )
-    open_stack_.slack.wait_for_api_calls("views.publish", 1)
     calls = [
         c for c in open_stack_.slack.api_calls("users.info") if c.body.get("user") == "U0NEWGUY1"
     ]
     assert calls == []
     assert audit_rows(open_stack_, "user_id = ?", "U0NEWGUY1") == []
+
+
+def published_home(stack: Stack, user: str) -> str:
+    """Open ``user``'s Home tab; the text of the view the app published."""
+    body = app_home_opened_body(user_id=user)
+    headers = {**signed_headers(SIGNING_SECRET, body), "content-type": "application/json"}
+    response = stack.http.post(stack.url + EVENTS_PATH, content=body, headers=headers)
+    assert response.status_code == 200
+    (call,) = stack.slack.wait_for_api_calls("views.publish", 1)
+    view = call.body["view"]
+    return json.dumps(json.loads(view) if isinstance(view, str) else view)
+
+
+def test_a_guest_opening_the_home_tab_learns_they_have_no_access_and_nothing_is_audited(
+    open_stack_: Stack,
+) -> None:
+    shown = published_home(open_stack_, GUEST)
+    assert "You don't have access to look up invoices" in shown
+    assert "not guests" in shown  # the policy's own reason, not generic advice
+    assert ids.ACTION_OPEN_LOOKUP_FORM not in shown
+    assert audit_rows(open_stack_, "user_id = ?", GUEST) == []  # opening Home is no lookup
+
+
+def test_a_member_opening_the_home_tab_sees_how_to_look_up(open_stack_: Stack) -> None:
+    shown = published_home(open_stack_, DEFAULT_USER)
+    assert "You don't have access" not in shown
+    assert ids.ACTION_OPEN_LOOKUP_FORM in shown
 
 
 def test_when_slack_cannot_say_who_the_agent_is_the_lookup_is_refused(open_stack_: Stack) -> None:

@@ -18,10 +18,18 @@ def register(app: AsyncApp, services: Services) -> None:
     """Listen for ``app_home_opened``."""
 
     @app.event("app_home_opened")
-    async def home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
-        """Publish the Home tab for the agent who opened it (events are acked by Bolt)."""
+    async def home_opened(
+        event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """Publish the Home tab for the agent who opened it (events are acked by Bolt).
+
+        An agent who may not look up sees why and how to get access instead of the
+        instructions, so they learn it before they try.
+        """
         if event.get("tab") != HOME_TAB or not event.get("user"):
             return
-        # Access control hooks in here: render_home(..., allowed=False, access_message=...)
-        # shows an agent who may not look up how to get access instead of the instructions.
-        await publish_home(client, event["user"], render_home(services.environment))
+        decision = await services.access.decide_user(body.get("team_id"), event["user"])
+        home = render_home(
+            services.environment, allowed=decision.allowed, access_message=decision.message or None
+        )
+        await publish_home(client, event["user"], home)
