@@ -1,0 +1,1 @@
+"""Load benchmark for the ``/invoices`` HTTP app: run by hand, see ``bench/README.md``."""
