@@ -36,6 +36,7 @@ from bot.ropo.errors import (
     RopoUnavailable,
 )
 from bot.ropo.models import Invoice, JobsResponse
+from bot.ropo.pool import ShardedTransport
 
 logger = logging.getLogger(__name__)
 
@@ -78,11 +79,9 @@ class RopoClient:
         self._max_retries = max_retries
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/") + "/",
-            transport=transport,
+            transport=transport
+            or ShardedTransport(max_connections=MAX_CONNECTIONS, max_keepalive=MAX_KEEPALIVE),
             timeout=httpx.Timeout(timeout_s, connect=min(CONNECT_TIMEOUT_S, timeout_s)),
-            limits=httpx.Limits(
-                max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_KEEPALIVE
-            ),
             headers={"Accept": "application/json", "User-Agent": USER_AGENT},
         )
         self._tokens = TokenCache(self._login)
