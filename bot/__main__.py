@@ -107,16 +107,20 @@ async def _socket(settings: Settings) -> int:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     from bot.app import create_app, create_ropo_client, create_services
+    from bot.slack_http import SlackHttp
     from bot.web import describe
 
     ropo = create_ropo_client(settings)
-    services = create_services(settings, ropo)
-    app = create_app(settings, services, socket_mode=True)
+    slack_http = SlackHttp()
+    services = create_services(settings, ropo, slack_http)
+    app = create_app(settings, services, socket_mode=True, slack_http=slack_http)
     handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
+    await slack_http.start()
     logger.info("connecting to Slack in Socket Mode; Ropo One: %s", describe(settings))
     try:
         await handler.start_async()
     finally:
+        await slack_http.aclose()
         await ropo.aclose()
         await services.aclose()
     return 0

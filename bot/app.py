@@ -6,8 +6,11 @@ and the benchmark alike, so they all exercise the same app.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
@@ -26,6 +29,7 @@ from bot.ropo.client import RopoClient
 from bot.ropo.sandbox import SANDBOX_APICODE, SANDBOX_CID, create_sandbox_app
 from bot.services import Services
 from bot.settings import Settings, SettingsError
+from bot.slack_http import SlackHttp
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +58,9 @@ def create_ropo_client(settings: Settings) -> RopoClient:
     )
 
 
-def create_services(settings: Settings, ropo: RopoClient) -> Services:
+def create_services(
+    settings: Settings, ropo: RopoClient, slack_http: SlackHttp | None = None
+) -> Services:
     """Wire the lookup use case, access, the rate limit and the audit trail for one process.
 
     Raises :class:`SettingsError` when the audit trail cannot work: no ``AUDIT_KEY`` with
@@ -80,7 +86,7 @@ def create_services(settings: Settings, ropo: RopoClient) -> Services:
         settings=settings,
         lookup=lookup,
         sealer=sealer,
-        access=AccessPolicy(settings, _access_client(settings)),
+        access=AccessPolicy(settings, _attach(slack_http, _access_client(settings))),
         rate_limit=SlidingWindowLimiter(settings.rate_limit_per_minute),
         audit=audit,
     )
@@ -97,7 +103,13 @@ def _access_client(settings: Settings) -> AsyncWebClient:
     )
 
 
-def create_app(settings: Settings, services: Services, *, socket_mode: bool = False) -> AsyncApp:
+def create_app(
+    settings: Settings,
+    services: Services,
+    *,
+    socket_mode: bool = False,
+    slack_http: SlackHttp | None = None,
+) -> AsyncApp:
     """The Bolt app with every listener registered.
 
     With a bot token it talks to ``SLACK_API_URL``; without one (the demo) it runs offline,
@@ -115,20 +127,55 @@ def create_app(settings: Settings, services: Services, *, socket_mode: bool = Fa
         base_url=settings.slack_api_url,
         logger=logging.getLogger("slack_sdk.web"),
     )
+    _attach(slack_http, client)
     app = AsyncApp(
         client=client,
         signing_secret=(
             signing_secret.get_secret_value() if signing_secret else OFFLINE_SIGNING_SECRET
         ),
-        authorize=None if bot_token else _offline_authorize,
+        authorize=_single_team_authorize(client) if bot_token else _offline_authorize,
         request_verification_enabled=not socket_mode,
         process_before_response=False,
         logger=logging.getLogger("slack_bolt"),
     )
+    if slack_http is not None:
+        app.use(slack_http.shared_respond)  # first, so refusals are posted through it too
     # Before any listener: one access check and rate limit for every surface, new ones too.
     app.use(AccessGate(services))
     listeners.register(app, services)
     return app
+
+
+def _attach(slack_http: SlackHttp | None, client: AsyncWebClient) -> AsyncWebClient:
+    return client if slack_http is None else slack_http.attach(client)
+
+
+def _single_team_authorize(client: AsyncWebClient) -> Callable[..., Awaitable[AuthorizeResult]]:
+    """Bolt's single-workspace authorisation, with one ``auth.test`` per process.
+
+    Bolt's own calls ``auth.test`` for every request until its first answer is cached, so a
+    burst on a fresh process costs one Slack round trip per command, each before its ack.
+    """
+    lock = asyncio.Lock()
+    identity: dict[str, Any] = {}
+
+    async def authorize(
+        enterprise_id: str | None, team_id: str | None, user_id: str | None
+    ) -> AuthorizeResult:
+        if not identity:
+            async with lock:
+                if not identity:
+                    identity.update((await client.auth_test()).data)  # type: ignore[arg-type]
+        return AuthorizeResult(
+            enterprise_id=identity.get("enterprise_id") or enterprise_id,
+            team_id=identity.get("team_id") or team_id,
+            user_id=user_id,
+            bot_token=client.token,
+            bot_id=identity.get("bot_id"),
+            bot_user_id=identity.get("user_id"),
+        )
+
+    return authorize
 
 
 async def _offline_authorize(

@@ -15,6 +15,7 @@ from starlette.routing import Route
 from bot.app import create_app, create_ropo_client, create_services
 from bot.ropo.client import RopoClient
 from bot.settings import Settings
+from bot.slack_http import SlackHttp
 
 logger = logging.getLogger(__name__)
 
@@ -25,8 +26,9 @@ HEALTH_PATH = "/healthz"
 def create_web_app(settings: Settings, *, ropo: RopoClient | None = None) -> Starlette:
     """One request URL for commands, shortcuts, interactivity and events, as Bolt expects."""
     ropo = ropo or create_ropo_client(settings)
-    services = create_services(settings, ropo)
-    handler = AsyncSlackRequestHandler(create_app(settings, services))
+    slack_http = SlackHttp()
+    services = create_services(settings, ropo, slack_http)
+    handler = AsyncSlackRequestHandler(create_app(settings, services, slack_http=slack_http))
 
     async def slack_events(request: Request) -> Response:
         return await handler.handle(request)
@@ -36,10 +38,12 @@ def create_web_app(settings: Settings, *, ropo: RopoClient | None = None) -> Sta
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await slack_http.start()
         logger.info("listening for Slack on %s; Ropo One: %s", EVENTS_PATH, describe(settings))
         yield
         await ropo.aclose()
         await services.aclose()
+        await slack_http.aclose()
 
     return Starlette(
         routes=[
