@@ -7,7 +7,10 @@ cannot starve it. It answers
   (``CLOCK_MONOTONIC`` is system-wide on Linux, so the load generator, in another process,
   can subtract its own send times), and the body, classified later;
 - ``/api/<method>``: Slack's Web API as the app needs it, every call counted: ``auth.test``,
-  and ``users.info`` answering that any user is a full member of the workspace;
+  ``users.info`` answering that any user is a full member of the workspace, and
+  ``users.list`` listing the agents the load generator sends as (``U0BENCH00000`` on, as
+  many as ``--members``, 2000 by default: the largest burst ``bench.load`` accepts), all
+  full members too, in pages of ``limit`` with a cursor;
 - ``GET /bench/count``: how many ``response_url`` posts arrived so far;
 - ``GET /bench/results``: every post as ``{token: [[arrived_at, kind], ...]}`` where ``kind``
   is ``invoices`` (an invoice list), ``error`` (a failure reply) or ``other``, plus the
@@ -34,6 +37,8 @@ from bot.slack_standin import TEAM_ID
 
 RESPONSE_PREFIX = "/response/"
 API_PREFIX = "/api/"
+AGENT_ID = "U0BENCH{:05d}"  # bench.load's agents: the i-th command is sent as AGENT_ID.format(i)
+MEMBERS = 2000  # bench.load's largest --n
 
 _AUTH_TEST = json.dumps(
     {
@@ -73,9 +78,10 @@ def classify(body: bytes) -> str:
 class Receiver:
     """The ASGI app; state lives on the instance, one per process."""
 
-    def __init__(self) -> None:
+    def __init__(self, members: int = MEMBERS) -> None:
         self.arrivals: list[tuple[str, float, bytes]] = []
         self.api_calls: Counter[str] = Counter()
+        self.members = members
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -92,7 +98,7 @@ class Receiver:
         elif path.startswith(API_PREFIX):
             method = path[len(API_PREFIX) :]
             self.api_calls[method] += 1
-            await _answer(send, 200, _api_answer(method, scope, body), _JSON)
+            await _answer(send, 200, self._api_answer(method, scope, body), _JSON)
         elif path == "/bench/count":
             await _answer(send, 200, str(len(self.arrivals)).encode(), _TEXT)
         elif path == "/bench/results":
@@ -107,26 +113,51 @@ class Receiver:
             arrivals.setdefault(token, []).append((at, classify(body)))
         return {"arrivals": arrivals, "api_calls": dict(self.api_calls)}
 
+    def _api_answer(self, method: str, scope: Scope, body: bytes) -> bytes:
+        if method == "auth.test":
+            return _AUTH_TEST
+        if method == "users.info":
+            user = _member(_params(scope, body).get("user", ""))
+            return json.dumps({"ok": True, "user": user}).encode()
+        if method == "users.list":
+            return self._users_list(_params(scope, body))
+        return _OK
 
-def _api_answer(method: str, scope: Scope, body: bytes) -> bytes:
-    if method == "auth.test":
-        return _AUTH_TEST
-    if method == "users.info":
-        # slack_sdk sends users.info as GET with a query string; accept a form body too.
-        params = dict(parse_qsl(scope.get("query_string", b"").decode()))
-        params.update(parse_qsl(body.decode(errors="replace")))
-        user = {
-            "id": params.get("user", ""),
-            "team_id": TEAM_ID,
-            "name": "agent",
-            "deleted": False,
-            "is_bot": False,
-            "is_app_user": False,
-            "is_restricted": False,
-            "is_ultra_restricted": False,
+    def _users_list(self, params: dict[str, str]) -> bytes:
+        """A page of the bench's agents; the cursor is the index of the page's first agent."""
+        try:
+            limit = min(max(int(params.get("limit") or 1000), 1), 1000)
+            start = int(params.get("cursor") or 0)
+        except ValueError:
+            return b'{"ok":false,"error":"invalid_cursor"}'
+        end = min(start + limit, self.members)
+        page = {
+            "ok": True,
+            "members": [_member(AGENT_ID.format(i)) for i in range(start, end)],
+            "response_metadata": {"next_cursor": str(end) if end < self.members else ""},
         }
-        return json.dumps({"ok": True, "user": user}).encode()
-    return _OK
+        return json.dumps(page).encode()
+
+
+def _params(scope: Scope, body: bytes) -> dict[str, str]:
+    """A Web API call's arguments: slack_sdk sends users.* as GET with a query string."""
+    params = dict(parse_qsl(scope.get("query_string", b"").decode()))
+    params.update(parse_qsl(body.decode(errors="replace")))
+    return params
+
+
+def _member(user_id: str) -> dict[str, Any]:
+    """A full member of the workspace, as users.info and users.list describe one."""
+    return {
+        "id": user_id,
+        "team_id": TEAM_ID,
+        "name": "agent",
+        "deleted": False,
+        "is_bot": False,
+        "is_app_user": False,
+        "is_restricted": False,
+        "is_ultra_restricted": False,
+    }
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -149,9 +180,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.receiver", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument(
+        "--members",
+        type=int,
+        default=MEMBERS,
+        help="agents users.list lists (0: none, every agent costs a users.info)",
+    )
     args = parser.parse_args()
     uvicorn.run(
-        Receiver(),
+        Receiver(args.members),
         host=args.host,
         port=args.port,
         log_level="warning",

@@ -116,6 +116,7 @@ async def _socket(settings: Settings) -> int:
     app = create_app(settings, services, socket_mode=True, slack_http=slack_http)
     handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
     await slack_http.start()
+    await services.start()
     logger.info("connecting to Slack in Socket Mode; Ropo One: %s", describe(settings))
     try:
         await handler.start_async()

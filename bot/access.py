@@ -4,6 +4,13 @@ Slack lets anyone who can see a slash command or a shortcut use it, guests and p
 other organisations included, so the app decides on every request. The facts come from
 ``users.info`` and ``usergroups.users.list``, cached for a few minutes so that a busy agent
 costs one Slack call, not one per lookup. When Slack cannot be asked, the answer is no.
+
+While the app runs, a directory of the workspace's members (``users.list``) keeps that cache
+warm, so that an agent's first request does not wait for a ``users.info`` round trip before
+Slack's 3-second acknowledgement. ``users.list`` returns the same user objects, so a member
+is judged alike either way; one the directory does not know yet (joined since its last
+refresh) is asked about with ``users.info`` as before, and the directory failing only means
+that ``users.info`` is asked more often: it never refuses anyone by itself.
 """
 
 from __future__ import annotations
@@ -29,6 +36,16 @@ ACCESS_CHECK_TIMEOUT_S = 2.0
 """Slack waits 3 s for an acknowledgement, and the check comes before it."""
 
 _MAX_CACHED = 10_000
+DIRECTORY_PAGE_SIZE = 1000
+DIRECTORY_MAX_PAGES = 50  # 50,000 members; the rest are asked about one by one
+DIRECTORY_REFRESH_SHARE = 0.8
+"""The directory is listed again after this share of ``ACCESS_CACHE_TTL_S``: before it expires."""
+DIRECTORY_MIN_INTERVAL_S = 30.0
+"""``users.list`` is Tier 2 (about 20 calls a minute): never listed more often than this."""
+DIRECTORY_START_WAIT_S = 5.0
+"""How long :meth:`AccessPolicy.start` waits for the first listing before serving anyway."""
+_RATELIMIT_RETRIES = 3
+_RATELIMIT_MAX_WAIT_S = 60.0
 # Errors only an admin can fix: louder than a passing outage.
 _CONFIGURATION_ERRORS = frozenset(
     {"missing_scope", "invalid_auth", "not_authed", "account_inactive", "token_revoked"}
@@ -68,7 +85,7 @@ ALLOWED = AccessDecision(AccessReason.ALLOWED)
 
 @dataclass(frozen=True, slots=True)
 class SlackUser:
-    """What access depends on in a Slack account, read from ``users.info``."""
+    """What access depends on in a Slack account, read from ``users.info`` or ``users.list``."""
 
     id: str
     team_id: str | None
@@ -80,7 +97,7 @@ class SlackUser:
 
     @classmethod
     def from_api(cls, user: dict[str, Any]) -> SlackUser:
-        """Read the ``user`` object of a ``users.info`` answer."""
+        """Read a ``user`` of ``users.info``, or one of the ``members`` of ``users.list``."""
         enterprise = user.get("enterprise_user") or {}
         return cls(
             id=str(user.get("id", "")),
@@ -139,16 +156,25 @@ class TtlCache(Generic[V]):
         # Shielded: one caller giving up (a timeout) must not cancel the load for the rest.
         return await asyncio.shield(task)
 
+    def put(self, key: str, value: V) -> None:
+        """Keep ``value`` for ``key`` for ``ttl_s`` from now, as if it had just been loaded."""
+        self._store(key, value)
+
     async def _load(self, key: str, load: Callable[[], Awaitable[V]]) -> V:
         try:
             value = await load()
         finally:
             self._loading.pop(key, None)
-        if self._ttl_s > 0:
-            if len(self._entries) >= self._max_entries:
-                self._evict()
-            self._entries[key] = (self._clock() + self._ttl_s, value)
+        self._store(key, value)
         return value
+
+    def _store(self, key: str, value: V) -> None:
+        if self._ttl_s <= 0:
+            return
+        # Re-inserted at the end, so that the dict's order stays oldest first for _evict.
+        if self._entries.pop(key, None) is None and len(self._entries) >= self._max_entries:
+            self._evict()
+        self._entries[key] = (self._clock() + self._ttl_s, value)
 
     def _evict(self) -> None:
         now = self._clock()
@@ -168,15 +194,138 @@ class AccessPolicy:
         *,
         timeout_s: float = ACCESS_CHECK_TIMEOUT_S,
         clock: Callable[[], float] = time.monotonic,
+        directory_min_interval_s: float = DIRECTORY_MIN_INTERVAL_S,
     ) -> None:
         self._client = client
         self._timeout_s = timeout_s
+        self._ttl_s = settings.access_cache_ttl_s
+        self._directory_interval_s = max(
+            self._ttl_s * DIRECTORY_REFRESH_SHARE, directory_min_interval_s
+        )
+        self._directory_task: asyncio.Task[None] | None = None
         self._user_ids = settings.allowed_user_ids
         self._channel_ids = settings.allowed_channel_ids
         self._usergroup_ids = settings.allowed_usergroup_ids
         self._contact = settings.access_contact or "a Slack admin"
-        self._users: TtlCache[SlackUser | None] = TtlCache(settings.access_cache_ttl_s, clock=clock)
+        # Room for the whole directory and as many agents again asked about one by one.
+        self._users: TtlCache[SlackUser | None] = TtlCache(
+            settings.access_cache_ttl_s,
+            clock=clock,
+            max_entries=DIRECTORY_MAX_PAGES * DIRECTORY_PAGE_SIZE + _MAX_CACHED,
+        )
         self._groups: TtlCache[frozenset[str]] = TtlCache(settings.access_cache_ttl_s, clock=clock)
+
+    # -- the directory ---------------------------------------------------------------------
+
+    async def start(self, *, wait_s: float = DIRECTORY_START_WAIT_S) -> None:
+        """Keep the directory of members fresh in the background until :meth:`aclose`.
+
+        Lists the members once now, waiting up to ``wait_s`` for that (so that a process
+        serves its first burst warm, but never hangs its start-up on Slack), then every
+        ``ACCESS_CACHE_TTL_S * 0.8`` seconds (but no more often than every 30 s), so that a
+        member's entry does not expire while the app runs. Nothing to do when caching is
+        off (TTL 0).
+        """
+        if self._ttl_s <= 0 or self._directory_task is not None:
+            return
+        listed = asyncio.Event()
+        self._directory_task = asyncio.create_task(
+            self._keep_directory(listed), name="access-directory"
+        )
+        try:
+            async with asyncio.timeout(wait_s):
+                await listed.wait()
+        except TimeoutError:
+            logger.info("users.list still running after %.0f s: serving meanwhile", wait_s)
+
+    async def aclose(self) -> None:
+        """Stop refreshing the directory; what it cached stays until it expires."""
+        task, self._directory_task = self._directory_task, None
+        if task is None:
+            return
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():  # our caller is cancelled too
+                raise
+
+    async def _keep_directory(self, listed: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            try:
+                await self.refresh_directory()
+            except Exception:  # a bug, not Slack: keep refreshing, users.info still works
+                logger.exception("refreshing the access directory failed")
+            listed.set()
+            # Counted from the start, so that a slow listing does not let entries expire.
+            await asyncio.sleep(max(0.0, started + self._directory_interval_s - loop.time()))
+
+    async def refresh_directory(self) -> int:
+        """Put every member ``users.list`` returns into the cache; return how many.
+
+        Pages through ``users.list`` (1000 a page, at most 50 pages). When Slack fails, what
+        was listed so far is kept, a warning is logged, and everyone else is asked about
+        with ``users.info`` as usual. A ``ratelimited`` answer is waited out (its
+        ``Retry-After``, up to a minute, three times); after that the round stops.
+        """
+        started = time.monotonic()
+        cursor = ""
+        listed = 0
+        retries = 0
+        for page in range(1, DIRECTORY_MAX_PAGES + 1):
+            while True:
+                try:
+                    response = await self._client.users_list(
+                        limit=DIRECTORY_PAGE_SIZE, cursor=cursor or None
+                    )
+                    break
+                except SlackApiError as exc:
+                    error = str(exc.response.get("error", ""))
+                    wait_s = _retry_after(exc) if error == "ratelimited" else None
+                    if wait_s is None or retries >= _RATELIMIT_RETRIES:
+                        logger.warning(
+                            "users.list failed with %s on page %d: the access directory "
+                            "keeps what it has and users.info is asked instead",
+                            error or "an unreadable answer",
+                            page,
+                        )
+                        return listed
+                    retries += 1
+                    logger.info("users.list is rate-limited: page %d in %.0f s", page, wait_s)
+                    await asyncio.sleep(wait_s)
+                except Exception as exc:  # aiohttp and OS errors: Slack unreachable
+                    logger.warning(
+                        "users.list failed on page %d: %s: the access directory keeps what "
+                        "it has and users.info is asked instead",
+                        page,
+                        type(exc).__name__,
+                    )
+                    return listed
+            for member in response.get("members") or ():
+                if isinstance(member, dict) and member.get("id"):
+                    self._users.put(str(member["id"]), SlackUser.from_api(member))
+                    listed += 1
+            cursor = str((response.get("response_metadata") or {}).get("next_cursor") or "")
+            if not cursor:
+                break
+        else:
+            logger.info(
+                "users.list: stopped after %d pages (%d members); the rest are asked about "
+                "with users.info",
+                DIRECTORY_MAX_PAGES,
+                listed,
+            )
+        logger.info(
+            "access directory: %d members from users.list in %.2f s",
+            listed,
+            time.monotonic() - started,
+        )
+        return listed
+
+    # -- deciding ---------------------------------------------------------------------------
 
     async def decide(
         self, team_id: str | None, user_id: str | None, channel_id: str | None
@@ -334,6 +483,17 @@ class AccessPolicy:
         else:
             raise ValueError(f"no refusal text for {reason}")
         return AccessDecision(reason, message)
+
+
+def _retry_after(exc: SlackApiError) -> float | None:
+    """The seconds a ``ratelimited`` answer asks to wait, capped; None when it does not say."""
+    headers = getattr(exc.response, "headers", None) or {}
+    value = headers.get("Retry-After") or headers.get("retry-after")
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return min(max(seconds, 0.0), _RATELIMIT_MAX_WAIT_S)
 
 
 def _join(items: Iterable[str]) -> str:

@@ -38,6 +38,18 @@ class Services:
         """The locale amounts are formatted in."""
         return self.settings.locale
 
+    async def start(self) -> None:
+        """Start the background work: the access policy's directory of members.
+
+        Call once the event loop runs (the web app's lifespan, Socket Mode's start-up).
+        """
+        await self.access.start()
+
     async def aclose(self) -> None:
-        """Release what the services hold: the audit trail stores its queue and stops."""
+        """Release what the services hold.
+
+        The access directory stops refreshing, then the audit trail stores its queue and
+        stops.
+        """
+        await self.access.aclose()
         await self.audit.aclose()

@@ -59,8 +59,11 @@ class SlackStandIn:
 
     ``users`` maps a user id to the ``user`` object ``users.info`` returns (see
     :func:`member`); it starts with the agent the demo and the request builders act as, a
-    full member, and tests can add guests or external users. ``api_errors`` maps a Web API
-    method to the error Slack answers it with (``{"views.open": "expired_trigger_id"}``).
+    full member, and tests can add guests or external users. ``users.list`` lists the same
+    users, in the dict's order, ``limit`` a page (at most ``users_list_page_size``) with a
+    cursor to the next. ``api_errors`` maps a Web API method to the error Slack answers it
+    with (``{"views.open": "expired_trigger_id"}``); ``rate_limited`` maps a method to a
+    ``Retry-After`` in seconds: its next call is answered ``429 ratelimited``, once.
     Thread-safe: the server may run in another thread.
     """
 
@@ -71,6 +74,8 @@ class SlackStandIn:
 
         self.users: dict[str, dict[str, Any]] = {DEFAULT_USER: member(DEFAULT_USER)}
         self.api_errors: dict[str, str] = {}
+        self.rate_limited: dict[str, int] = {}
+        self.users_list_page_size = 1000
         self.usergroup_members: dict[str, list[str]] = {}
         self._changed = threading.Condition()
         self._async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
@@ -124,6 +129,11 @@ class SlackStandIn:
         await self._until_async(lambda: len(self.responses(token)) >= count)
         return self.responses(token)
 
+    async def wait_for_api_calls_async(self, method: str, count: int) -> list[Received]:
+        """``count`` ``method`` calls, waiting on the event loop; bound it with asyncio.timeout."""
+        await self._until_async(lambda: len(self.api_calls(method)) >= count)
+        return self.api_calls(method)
+
     async def next_received_async(self, index: int) -> Received:
         """The ``index``-th request received (from 0), waiting on the event loop until it is."""
         await self._until_async(lambda: len(self.received) > index)
@@ -156,6 +166,14 @@ class SlackStandIn:
         # users.info and usergroups.users.list are GETs: their arguments are in the query.
         body = {**request.query_params, **await _read_body(request)}
         self._record(Received("api", method, body, dict(request.headers)))
+        with self._changed:
+            retry_after = self.rate_limited.pop(method, None)
+        if retry_after is not None:
+            return JSONResponse(
+                {"ok": False, "error": "ratelimited"},
+                status_code=429,
+                headers={"Retry-After": str(retry_after)},
+            )
         return JSONResponse(self._answer(method, body))
 
     async def _response_url(self, request: Request) -> Response:
@@ -192,12 +210,32 @@ class SlackStandIn:
         if method == "users.info":
             user = self.users.get(str(body.get("user")))
             return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method == "users.list":
+            return self._users_list(body)
         if method == "usergroups.users.list":
             members = self.usergroup_members.get(str(body.get("usergroup")))
             if members is None:
                 return {"ok": False, "error": "no_such_subteam"}
             return {"ok": True, "users": members}
         return {"ok": True}
+
+    def _users_list(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A page of ``users``: the cursor is the index of its first user, as text."""
+        users = list(self.users.values())  # one C-level copy: tests may add users meanwhile
+        limit = min(int(body.get("limit") or 1000), 1000, self.users_list_page_size)
+        cursor = str(body.get("cursor") or "")
+        if cursor and not cursor.isdigit():
+            return {"ok": False, "error": "invalid_cursor"}
+        start = int(cursor or 0)
+        page = users[start : start + limit]
+        following = start + limit
+        next_cursor = str(following) if following < len(users) else ""
+        return {
+            "ok": True,
+            "members": page,
+            "cache_ts": int(time.time()),
+            "response_metadata": {"next_cursor": next_cursor},
+        }
 
 
 async def _read_body(request: Request) -> dict[str, Any]:

@@ -39,6 +39,7 @@ def create_web_app(settings: Settings, *, ropo: RopoClient | None = None) -> Sta
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await slack_http.start()
+        await services.start()  # a warm member directory before the first request
         logger.info("listening for Slack on %s; Ropo One: %s", EVENTS_PATH, describe(settings))
         yield
         await ropo.aclose()

@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,9 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import access as access_module
 from bot import ids
-from bot.access import AccessDecision, AccessPolicy, AccessReason
+from bot.access import AccessDecision, AccessPolicy, AccessReason, SlackUser, TtlCache
 from bot.blocks import check_limits, render_access_refused, render_refusal_view, render_slow_down
 from bot.lookup import Surface
 from bot.middleware import Gate, gate_for
@@ -63,6 +65,8 @@ def slack(served_slack: tuple[SlackStandIn, str]) -> SlackStandIn:
     standin.users[DEFAULT_USER] = member(DEFAULT_USER)
     standin.usergroup_members.clear()
     standin.api_errors.clear()
+    standin.rate_limited.clear()
+    standin.users_list_page_size = 1000
     return standin
 
 
@@ -79,6 +83,21 @@ def policy(
 
 def users_info_calls(slack: SlackStandIn, user_id: str) -> int:
     return sum(1 for call in slack.api_calls("users.info") if call.body.get("user") == user_id)
+
+
+def directory_policy(
+    served_slack: tuple[SlackStandIn, str], ttl_s: float, **settings: Any
+) -> AccessPolicy:
+    """A policy whose directory is listed every ``ttl_s * 0.8`` s, however short that is."""
+    _, api_url = served_slack
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=api_url)
+    return AccessPolicy(
+        Settings(_env_file=None, access_cache_ttl_s=ttl_s, **settings),
+        client,
+        clock=Clock(),
+        timeout_s=2.0,
+        directory_min_interval_s=0,
+    )
 
 
 # --- the account ------------------------------------------------------------------------
@@ -336,6 +355,288 @@ async def test_users_are_asked_again_after_the_cache_time(
     refused = await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)
     assert refused.reason is AccessReason.DEACTIVATED
     assert users_info_calls(slack, DEFAULT_USER) == 2
+
+
+# --- the directory: users.list keeps the cache warm ------------------------------------------
+
+
+async def test_members_listed_by_the_directory_are_decided_without_users_info(
+    slack: SlackStandIn, served_slack
+) -> None:
+    slack.users["U0LISTED1"] = member("U0LISTED1")
+    access = policy(served_slack)
+    assert await access.refresh_directory() == 2
+    for user in (DEFAULT_USER, "U0LISTED1", DEFAULT_USER):
+        assert (await access.decide(TEAM_ID, user, DEFAULT_CHANNEL)).allowed is True
+    assert slack.api_calls("users.info") == []
+    [listing] = slack.api_calls("users.list")
+    assert listing.body["limit"] == "1000"
+    assert "cursor" not in listing.body
+
+
+async def test_the_directory_follows_the_cursor_through_every_page(
+    slack: SlackStandIn, served_slack
+) -> None:
+    slack.users_list_page_size = 2
+    for user in ("U0PAGE001", "U0PAGE002"):
+        slack.users[user] = member(user)
+    access = policy(served_slack)
+    assert await access.refresh_directory() == 3
+    first, second = slack.api_calls("users.list")
+    assert "cursor" not in first.body
+    assert second.body["cursor"] == "2"  # the stand-in's next_cursor after the first page
+    assert (await access.decide(TEAM_ID, "U0PAGE002", DEFAULT_CHANNEL)).allowed is True
+    assert slack.api_calls("users.info") == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({}, AccessReason.ALLOWED),
+        ({"is_restricted": True}, AccessReason.GUEST),
+        ({"is_ultra_restricted": True}, AccessReason.GUEST),
+        ({"team_id": "T0OTHERORG"}, AccessReason.EXTERNAL),
+        ({"is_stranger": True}, AccessReason.EXTERNAL),
+        ({"is_bot": True}, AccessReason.BOT),
+        ({"is_app_user": True}, AccessReason.BOT),
+        ({"deleted": True}, AccessReason.DEACTIVATED),
+        (
+            {"team_id": "T0HOMEWS", "enterprise_user": {"teams": ["T0HOMEWS", TEAM_ID]}},
+            AccessReason.ALLOWED,
+        ),
+    ],
+)
+async def test_a_listed_user_is_judged_exactly_as_users_info_would(
+    slack: SlackStandIn, served_slack, fields: dict[str, Any], reason: AccessReason
+) -> None:
+    slack.users["U0SOMEONE"] = member("U0SOMEONE", **fields)
+    from_info = await policy(served_slack).decide(TEAM_ID, "U0SOMEONE", DEFAULT_CHANNEL)
+    assert users_info_calls(slack, "U0SOMEONE") == 1
+
+    listed = policy(served_slack)
+    await listed.refresh_directory()
+    from_list = await listed.decide(TEAM_ID, "U0SOMEONE", DEFAULT_CHANNEL)
+    assert from_list == from_info
+    assert from_list.reason is reason
+    assert users_info_calls(slack, "U0SOMEONE") == 1  # only the first policy's
+
+
+async def test_a_guest_in_the_directory_is_refused_without_users_info(
+    slack: SlackStandIn, served_slack
+) -> None:
+    slack.users["U0GUEST05"] = member("U0GUEST05", is_restricted=True)
+    access = policy(served_slack)
+    await access.refresh_directory()
+    assert (await access.decide(TEAM_ID, "U0GUEST05", DEFAULT_CHANNEL)).reason is (
+        AccessReason.GUEST
+    )
+    assert slack.api_calls("users.info") == []
+
+
+async def test_a_user_who_joined_since_the_listing_is_asked_about_with_users_info(
+    slack: SlackStandIn, served_slack
+) -> None:
+    access = policy(served_slack)
+    await access.refresh_directory()
+    slack.users["U0NEWHIRE"] = member("U0NEWHIRE")
+    assert (await access.decide(TEAM_ID, "U0NEWHIRE", DEFAULT_CHANNEL)).allowed is True
+    assert (await access.decide(TEAM_ID, "U0NEWHIRE", DEFAULT_CHANNEL)).allowed is True
+    assert users_info_calls(slack, "U0NEWHIRE") == 1
+    assert users_info_calls(slack, DEFAULT_USER) == 0
+
+
+@pytest.mark.parametrize("error", ["ratelimited", "internal_error", "missing_scope"])
+async def test_the_directory_failing_refuses_nobody_and_is_logged(
+    slack: SlackStandIn, served_slack, error: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    slack.api_errors["users.list"] = error
+    access = policy(served_slack)
+    assert await access.refresh_directory() == 0
+    assert any(
+        r.levelno == logging.WARNING and f"users.list failed with {error}" in r.getMessage()
+        for r in caplog.records
+    )
+    assert len(slack.api_calls("users.list")) == 1  # no Retry-After: this round stops
+    assert (await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)).allowed is True
+    assert users_info_calls(slack, DEFAULT_USER) == 1
+
+
+async def test_an_unreachable_directory_refuses_nobody_by_itself(slack: SlackStandIn) -> None:
+    client = AsyncWebClient(token=BOT_TOKEN, base_url="http://127.0.0.1:9/api/")
+    access = AccessPolicy(Settings(_env_file=None), client, timeout_s=2.0)
+    assert await access.refresh_directory() == 0  # logged, not raised
+
+
+async def test_a_failing_page_keeps_the_pages_listed_before_it(
+    slack: SlackStandIn, served_slack
+) -> None:
+    slack.users_list_page_size = 1
+    slack.users["U0PAGE001"] = member("U0PAGE001")
+    slack.users["U0PAGE002"] = member("U0PAGE002")
+    access = policy(served_slack)
+
+    real_users_list = access._client.users_list
+    pages = 0
+
+    async def users_list(**kwargs: Any) -> Any:
+        nonlocal pages
+        pages += 1
+        if pages == 2:
+            slack.api_errors["users.list"] = "internal_error"
+        try:
+            return await real_users_list(**kwargs)
+        finally:
+            slack.api_errors.pop("users.list", None)
+
+    access._client.users_list = users_list  # type: ignore[method-assign]
+    assert await access.refresh_directory() == 1
+    assert (await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)).allowed is True
+    assert users_info_calls(slack, DEFAULT_USER) == 0
+    assert (await access.decide(TEAM_ID, "U0PAGE001", DEFAULT_CHANNEL)).allowed is True
+    assert users_info_calls(slack, "U0PAGE001") == 1
+
+
+async def test_a_rate_limited_listing_waits_as_slack_asks_and_goes_on(
+    slack: SlackStandIn, served_slack
+) -> None:
+    slack.rate_limited["users.list"] = 0  # HTTP 429, Retry-After: 0, once
+    access = policy(served_slack)
+    assert await access.refresh_directory() == 1
+    assert len(slack.api_calls("users.list")) == 2
+    assert (await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)).allowed is True
+    assert slack.api_calls("users.info") == []
+
+
+async def test_a_huge_workspace_is_listed_up_to_the_page_limit(
+    slack: SlackStandIn, served_slack, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    monkeypatch.setattr(access_module, "DIRECTORY_MAX_PAGES", 2)
+    slack.users_list_page_size = 1
+    for user in ("U0PAGE001", "U0PAGE002"):
+        slack.users[user] = member(user)
+    access = policy(served_slack)
+    caplog.set_level(logging.INFO, logger="bot.access")
+    assert await access.refresh_directory() == 2
+    assert len(slack.api_calls("users.list")) == 2
+    assert "users.list: stopped after 2 pages" in caplog.text
+    assert (await access.decide(TEAM_ID, "U0PAGE002", DEFAULT_CHANNEL)).allowed is True
+    assert users_info_calls(slack, "U0PAGE002") == 1
+
+
+async def test_listed_members_expire_like_any_other_entry(
+    slack: SlackStandIn, served_slack
+) -> None:
+    clock = Clock()
+    access = policy(served_slack, clock, access_cache_ttl_s=300)
+    await access.refresh_directory()
+    clock.now += 299
+    assert (await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)).allowed is True
+    assert users_info_calls(slack, DEFAULT_USER) == 0
+    clock.now += 2
+    assert (await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)).allowed is True
+    assert users_info_calls(slack, DEFAULT_USER) == 1
+
+
+async def test_the_directory_is_listed_again_while_the_app_runs_and_stops_cleanly(
+    slack: SlackStandIn, served_slack, caplog: pytest.LogCaptureFixture
+) -> None:
+    access = directory_policy(served_slack, ttl_s=0.05)  # listed every 40 ms
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        await access.start()
+        assert len(slack.api_calls("users.list")) >= 1  # start() waited for the first listing
+        slack.users["U0NEWHIRE"] = member("U0NEWHIRE")
+        async with asyncio.timeout(5):
+            await slack.wait_for_api_calls_async("users.list", 3)
+        assert (await access.decide(TEAM_ID, "U0NEWHIRE", DEFAULT_CHANNEL)).allowed is True
+        assert slack.api_calls("users.info") == []
+
+        await access.aclose()
+        listings = len(slack.api_calls("users.list"))
+        await asyncio.sleep(0.2)
+        assert len(slack.api_calls("users.list")) == listings
+        await access.aclose()  # twice is harmless
+    tasks = [t for t in asyncio.all_tasks() if t.get_name() == "access-directory"]
+    assert tasks == []
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def test_start_twice_runs_one_refresher(slack: SlackStandIn, served_slack) -> None:
+    access = directory_policy(served_slack, ttl_s=300)
+    await access.start()
+    await access.start()
+    try:
+        assert len([t for t in asyncio.all_tasks() if t.get_name() == "access-directory"]) == 1
+        assert len(slack.api_calls("users.list")) == 1
+    finally:
+        await access.aclose()
+
+
+async def test_with_caching_off_there_is_no_directory(slack: SlackStandIn, served_slack) -> None:
+    access = directory_policy(served_slack, ttl_s=0)
+    await access.start()
+    await asyncio.sleep(0.05)
+    await access.aclose()
+    assert slack.api_calls("users.list") == []
+    assert [t for t in asyncio.all_tasks() if t.get_name() == "access-directory"] == []
+
+
+class SlowDirectorySlack:
+    """A Web API client whose users.list never answers, while users.info does."""
+
+    async def users_list(self, **kwargs: Any) -> Any:
+        await asyncio.sleep(3600)
+
+    async def users_info(self, *, user: str) -> Any:
+        return {"ok": True, "user": member(user)}
+
+
+async def test_start_up_does_not_wait_long_for_a_slow_directory_and_close_cancels_it() -> None:
+    access = AccessPolicy(Settings(_env_file=None), SlowDirectorySlack(), timeout_s=0.5)  # type: ignore[arg-type]
+    started = asyncio.get_running_loop().time()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        await access.start(wait_s=0.1)
+        assert asyncio.get_running_loop().time() - started < 1.0
+        assert (await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)).allowed is True
+        await access.aclose()  # cancels the listing in the middle of its request
+    assert [t for t in asyncio.all_tasks() if t.get_name() == "access-directory"] == []
+
+
+async def test_put_keeps_a_value_for_the_ttl_and_nothing_when_caching_is_off() -> None:
+    clock = Clock()
+    user = SlackUser.from_api(member("U0PUT0001"))
+    loads: list[str] = []
+
+    async def load() -> SlackUser | None:
+        loads.append("U0PUT0001")
+        return None
+
+    cache: TtlCache[SlackUser | None] = TtlCache(300, clock=clock)
+    cache.put("U0PUT0001", user)
+    assert await cache.get("U0PUT0001", load) is user
+    assert loads == []
+    clock.now += 301
+    assert await cache.get("U0PUT0001", load) is None
+    assert loads == ["U0PUT0001"]
+
+    off: TtlCache[SlackUser | None] = TtlCache(0, clock=clock)
+    off.put("U0PUT0001", user)
+    assert await off.get("U0PUT0001", load) is None
+    assert loads == ["U0PUT0001", "U0PUT0001"]
+
+
+async def test_put_respects_the_size_limit_dropping_the_oldest() -> None:
+    cache: TtlCache[int] = TtlCache(300, clock=Clock(), max_entries=2)
+    cache.put("a", 1)
+    cache.put("b", 2)
+    cache.put("a", 3)  # refreshed: now the newest
+    cache.put("c", 4)  # drops b, the oldest
+
+    async def load() -> int:
+        return 0
+
+    assert [await cache.get(k, load) for k in ("a", "b", "c")] == [3, 0, 4]
 
 
 # --- the rate limit ----------------------------------------------------------------------

@@ -27,6 +27,8 @@ import httpx
 import pytest
 
 from bot import ids
+from bot.access import AccessReason
+from bot.app import create_ropo_client, create_services
 from bot.audit import identifier_hash
 from bot.blocks import render_lookup_form
 from bot.context import ContextSealer, LookupContext
@@ -47,9 +49,17 @@ from bot.slack_requests import (
     slash_command_body,
     view_submission_body,
 )
-from bot.slack_standin import member
+from bot.slack_standin import TEAM_ID, member
 from bot.web import EVENTS_PATH
-from tests.conftest import AUDIT_KEY, SIGNING_SECRET, Stack, StackServers, open_stack, serve_stack
+from tests.conftest import (
+    AUDIT_KEY,
+    SIGNING_SECRET,
+    Stack,
+    StackServers,
+    open_stack,
+    serve_stack,
+    stack_settings,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 HETU = "131052-308T"
@@ -452,6 +462,30 @@ async def test_concurrent_lookups_of_a_new_agent_share_one_users_info_call(
     assert users_info_calls(open_stack_, "U0CONCUR1") == 1
 
 
+async def test_started_services_know_the_workspaces_members_before_anyone_asks(
+    open_servers: StackServers,
+) -> None:
+    """services.start() lists the members (users.list); services.aclose() stops that."""
+    settings = stack_settings(open_servers.ropo.url, open_servers.slack_server.url)
+    ropo = create_ropo_client(settings)
+    services = create_services(settings, ropo)
+    slack = open_servers.slack
+    slack.clear()
+    try:
+        await services.start()
+        assert len(slack.api_calls("users.list")) == 1  # start() waited for the listing
+        access = services.access
+        assert (await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)).allowed is True
+        assert (await access.decide(TEAM_ID, GUEST, DEFAULT_CHANNEL)).reason is AccessReason.GUEST
+        external = await access.decide(TEAM_ID, EXTERNAL, DEFAULT_CHANNEL)
+        assert external.reason is AccessReason.EXTERNAL
+        assert slack.api_calls("users.info") == []
+    finally:
+        await services.aclose()
+        await ropo.aclose()
+    assert [t for t in asyncio.all_tasks() if t.get_name() == "access-directory"] == []
+
+
 # --- the rate limit ---------------------------------------------------------------------------
 
 
@@ -589,3 +623,13 @@ def test_a_lookup_that_cannot_be_audited_is_not_shown(open_stack_: Stack) -> Non
     assert "SBX-" not in json.dumps(reply)  # no invoice reached the agent
     assert len(open_stack_.ropo.lookups) == 1
     assert audit_rows(open_stack_, "reference = ?", REFERENCE.search(reply["text"]).group(1)) == []
+
+
+def test_a_fresh_app_lists_the_workspace_so_a_first_lookup_asks_slack_nothing() -> None:
+    with serve_stack() as servers:
+        listed = [c.name for c in servers.slack.api_calls()]
+        with open_stack(servers) as stack:  # clears the recordings of start-up
+            _, token = stack.command("C-1001")
+            assert "Invoices for" in stack.reply(token)["text"]
+            assert stack.slack.api_calls("users.info") == []
+    assert "users.list" in listed  # at start-up, before any request
