@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.access import AccessPolicy
+from bot.ack_first import AckFirst
 from bot.audit import AuditTrail
 from bot.context import ContextSealer
 from bot.lookup import InvoiceLookup
@@ -27,6 +28,7 @@ class Services:
     access: AccessPolicy
     rate_limit: SlidingWindowLimiter
     audit: AuditTrail
+    ack_first: AckFirst = field(default_factory=AckFirst)
 
     @property
     def environment(self) -> RopoEnvironment:

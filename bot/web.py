@@ -31,7 +31,8 @@ def create_web_app(settings: Settings, *, ropo: RopoClient | None = None) -> Sta
     handler = AsyncSlackRequestHandler(create_app(settings, services, slack_http=slack_http))
 
     async def slack_events(request: Request) -> Response:
-        return await handler.handle(request)
+        with services.ack_first.acknowledging():
+            return await handler.handle(request)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "ropo": settings.ropo_environment.value})

@@ -74,6 +74,7 @@ async def look_up_and_respond(
     replace_original: bool = False,
 ) -> None:
     """Look ``query`` up and post the reply, visible only to the agent, via ``response_url``."""
+    await services.ack_first.wait_turn()  # let queued acknowledgements leave first
     outcome = await services.lookup.run(query, who)
     await send_private(respond, render_outcome(outcome, services, page=page), replace_original)
 
@@ -116,6 +117,7 @@ async def look_up_and_update_view(
     page: int = 0,
 ) -> None:
     """Look ``query`` up and show the reply in the agent's open modal ``view_id``."""
+    await services.ack_first.wait_turn()  # let queued acknowledgements leave first
     outcome = await services.lookup.run(query, who)
     view = render_result_view(render_outcome(outcome, services, page=page))
     error = await _update_view(client, view_id, view)
