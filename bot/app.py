@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -120,7 +121,6 @@ def create_app(
     if not socket_mode and settings.slack_bot_token and not settings.slack_signing_secret:
         raise ValueError("HTTP mode needs SLACK_SIGNING_SECRET to verify Slack's requests")
     bot_token = settings.slack_bot_token
-    signing_secret = settings.slack_signing_secret
     client = AsyncWebClient(
         # Offline, the token comes from _offline_authorize; Bolt warns if the client has one too.
         token=bot_token.get_secret_value() if bot_token else None,
@@ -128,7 +128,20 @@ def create_app(
         logger=logging.getLogger("slack_sdk.web"),
     )
     _attach(slack_http, client)
-    app = AsyncApp(
+    with _quiet(logging.getLogger("slack_bolt")):
+        app = _bolt_app(settings, client, socket_mode=socket_mode)
+    if slack_http is not None:
+        app.use(slack_http.shared_respond)  # first, so refusals are posted through it too
+    # Before any listener: one access check and rate limit for every surface, new ones too.
+    app.use(AccessGate(services))
+    listeners.register(app, services)
+    return app
+
+
+def _bolt_app(settings: Settings, client: AsyncWebClient, *, socket_mode: bool) -> AsyncApp:
+    bot_token = settings.slack_bot_token
+    signing_secret = settings.slack_signing_secret
+    return AsyncApp(
         client=client,
         signing_secret=(
             signing_secret.get_secret_value() if signing_secret else OFFLINE_SIGNING_SECRET
@@ -138,12 +151,18 @@ def create_app(
         process_before_response=False,
         logger=logging.getLogger("slack_bolt"),
     )
-    if slack_http is not None:
-        app.use(slack_http.shared_respond)  # first, so refusals are posted through it too
-    # Before any listener: one access check and rate limit for every surface, new ones too.
-    app.use(AccessGate(services))
-    listeners.register(app, services)
-    return app
+
+
+@contextmanager
+def _quiet(bolt_logger: logging.Logger) -> Iterator[None]:
+    # Bolt also reads SLACK_BOT_TOKEN from the environment and warns, at every start, that
+    # it is unused: the token is in the client and in authorize, as intended.
+    level = bolt_logger.level
+    bolt_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        bolt_logger.setLevel(level)
 
 
 def _attach(slack_http: SlackHttp | None, client: AsyncWebClient) -> AsyncWebClient:
