@@ -121,6 +121,8 @@ async def _socket(settings: Settings) -> int:
     try:
         await handler.start_async()
     finally:
+        await handler.close_async()
+        await services.finish_lookups()
         await slack_http.aclose()
         await ropo.aclose()
         await services.aclose()

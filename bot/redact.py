@@ -10,11 +10,14 @@ from __future__ import annotations
 import logging
 import re
 
-# DDMMYY, a century sign (+ - A B C D E F U V W X Y), three digits and a check character.
-# Case-insensitive and not anchored: it must catch codes embedded in JSON, URLs and sentences.
-HETU_SHAPE = re.compile(
-    r"(?<![0-9A-Za-z])(\d{6})([-+A-FU-Ya-fu-y])(\d{3}[0-9A-Za-z])(?![0-9A-Za-z])"
-)
+# DDMMYY, a century sign, three digits and a check character, anywhere: inside a longer
+# token too ("FI131052-308T" is no customer number to show in full). The century sign may be
+# any of + - A-F U-Y in either case, a look-alike dash (autocorrect's en dash, the minus
+# sign: the parser accepts those), or percent-encoded as in a form body (%2B for "+").
+_CENTURY_SIGN = r"[-+A-FU-Ya-fu-y\u2010-\u2015\u2212]|%2[Bb]|%[Ee]2%80%9[0-5]|%[Ee]2%88%92"
+HETU_SHAPE = re.compile(rf"(\d{{6}})({_CENTURY_SIGN})(\d{{3}}[0-9A-Za-z])")
+# Characters nobody sees, which a pasted code may carry between its digits.
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
 
 
 # Slack tokens (xoxb-, xoxp-, xapp-, ...) and bearer tokens (Ropo's JWTs) in any text.
@@ -29,9 +32,17 @@ def mask_hetu(hetu: str) -> str:
 
 
 def redact(text: str) -> str:
-    """Mask every HETU-shaped substring and every token-shaped secret in ``text``."""
-    text = HETU_SHAPE.sub(lambda m: mask_hetu(m.group(0)), text)
+    """Mask every HETU-shaped substring and every token-shaped secret in ``text``.
+
+    Invisible characters are dropped first, so a code pasted with a zero-width space in it
+    is masked too.
+    """
+    text = HETU_SHAPE.sub(_mask_match, text.translate(_INVISIBLE))
     return SECRET_SHAPE.sub("[redacted]", text)
+
+
+def _mask_match(match: re.Match[str]) -> str:
+    return f"{match.group(1)}{match.group(2).upper()}****"
 
 
 class RedactingFilter(logging.Filter):

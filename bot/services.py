@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from bot.access import AccessPolicy
-from bot.ack_first import AckFirst
 from bot.audit import AuditTrail
 from bot.context import ContextSealer
+from bot.in_flight import InFlight
 from bot.lookup import InvoiceLookup
 from bot.ratelimit import SlidingWindowLimiter
 from bot.settings import RopoEnvironment, Settings
+
+logger = logging.getLogger(__name__)
+
+SHUTDOWN_MARGIN_S = 5.0  # beyond Ropo's budget: time to render, audit and post the answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +33,10 @@ class Services:
     access: AccessPolicy
     rate_limit: SlidingWindowLimiter
     audit: AuditTrail
-    ack_first: AckFirst = field(default_factory=AckFirst)
+    # Requests not yet acknowledged (lookups wait for them), and lookups not yet answered
+    # (shutdown waits for them): see bot/in_flight.py.
+    pending_acks: InFlight = field(default_factory=InFlight)
+    unanswered: InFlight = field(default_factory=InFlight)
 
     @property
     def environment(self) -> RopoEnvironment:
@@ -46,6 +54,11 @@ class Services:
         Call once the event loop runs (the web app's lifespan, Socket Mode's start-up).
         """
         await self.access.start()
+
+    async def finish_lookups(self) -> None:
+        """Let the lookups already acknowledged answer before shutting down (bounded)."""
+        if not await self.unanswered.idle(self.settings.ropo_timeout_s + SHUTDOWN_MARGIN_S):
+            logger.warning("shutting down with %d lookups unanswered", self.unanswered.count)
 
     async def aclose(self) -> None:
         """Release what the services hold.

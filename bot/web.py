@@ -31,7 +31,7 @@ def create_web_app(settings: Settings, *, ropo: RopoClient | None = None) -> Sta
     handler = AsyncSlackRequestHandler(create_app(settings, services, slack_http=slack_http))
 
     async def slack_events(request: Request) -> Response:
-        with services.ack_first.acknowledging():
+        with services.pending_acks.track():
             return await handler.handle(request)
 
     async def healthz(request: Request) -> Response:
@@ -43,6 +43,7 @@ def create_web_app(settings: Settings, *, ropo: RopoClient | None = None) -> Sta
         await services.start()  # a warm member directory before the first request
         logger.info("listening for Slack on %s; Ropo One: %s", EVENTS_PATH, describe(settings))
         yield
+        await services.finish_lookups()
         await ropo.aclose()
         await services.aclose()
         await slack_http.aclose()

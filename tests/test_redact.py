@@ -52,8 +52,6 @@ def test_hetus_are_masked_wherever_they_appear(text: str, masked: str) -> None:
         "invoice 9100001 of 412.80 EUR",
         "C-1001",
         "2025-01-31T10:00:00",
-        "1131052-308T",  # part of a longer code, not a HETU
-        "131052-308TX",
     ],
 )
 def test_text_that_is_not_hetu_shaped_is_left_alone(text: str) -> None:
@@ -186,3 +184,25 @@ def test_a_broken_format_string_keeps_the_record_and_still_masks(
     logger.info("id %d", HETU)
 
     assert stream.getvalue() == f"INFO 'id %d' ('{MASKED}',)\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("FI131052-308T", "FI131052-****"),  # glued to letters: still a person's code
+        ("0131052-308T", "0131052-****"),
+        ("131052\u2013308T", "131052\u2013****"),  # autocorrect's en dash
+        ("131052\u2212308T", "131052\u2212****"),  # the minus sign
+        ("text=010101%2B123X&user=U1", "text=010101%2B****&user=U1"),  # a form body's "+"
+        ("131052-30\u200b8T", "131052-****"),  # a zero-width space pasted along
+    ],
+)
+def test_codes_the_parser_accepts_are_masked_in_every_disguise(text: str, masked: str) -> None:
+    assert redact(text) == masked
+
+
+def test_a_customer_number_with_a_code_inside_is_refused_not_shown() -> None:
+    from bot.query import Refusal, parse_command
+
+    for text in ("FI131052-308T", "A131052-308T", "0131052-308T"):
+        assert isinstance(parse_command(text), Refusal)

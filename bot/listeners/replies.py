@@ -29,6 +29,8 @@ from bot.services import Services
 
 logger = logging.getLogger(__name__)
 
+MAX_ACK_WAIT_S = 0.3  # a lookup never waits longer than this for others' acknowledgements
+
 
 def render_outcome(
     outcome: LookupResult | LookupFailure, services: Services, *, page: int = 0
@@ -74,9 +76,10 @@ async def look_up_and_respond(
     replace_original: bool = False,
 ) -> None:
     """Look ``query`` up and post the reply, visible only to the agent, via ``response_url``."""
-    await services.ack_first.wait_turn()  # let queued acknowledgements leave first
-    outcome = await services.lookup.run(query, who)
-    await send_private(respond, render_outcome(outcome, services, page=page), replace_original)
+    with services.unanswered.track():
+        await services.pending_acks.idle(MAX_ACK_WAIT_S)  # queued acknowledgements go first
+        outcome = await services.lookup.run(query, who)
+        await send_private(respond, render_outcome(outcome, services, page=page), replace_original)
 
 
 async def send_private(
@@ -117,17 +120,24 @@ async def look_up_and_update_view(
     page: int = 0,
 ) -> None:
     """Look ``query`` up and show the reply in the agent's open modal ``view_id``."""
-    await services.ack_first.wait_turn()  # let queued acknowledgements leave first
-    outcome = await services.lookup.run(query, who)
-    view = render_result_view(render_outcome(outcome, services, page=page))
-    error = await _update_view(client, view_id, view)
-    if error in _REFUSED_VIEW:
-        # Slack refused the result itself: a bug of ours, so say so in its place rather than
-        # leave the modal on "Looking up…". (A closed modal needs nothing more.)
-        reference = new_reference()
-        logger.error("lookup %s: its modal was refused, reference %s", outcome.reference, reference)
-        fallback = with_lookup_another(render_unexpected_error(reference, services.environment))
-        await _update_view(client, view_id, render_result_view(fallback))
+    with services.unanswered.track():
+        await services.pending_acks.idle(MAX_ACK_WAIT_S)  # queued acknowledgements go first
+        outcome = await services.lookup.run(query, who)
+        try:
+            view = render_result_view(render_outcome(outcome, services, page=page))
+        except Exception:
+            # A bug of ours must not leave the modal on "Looking up…" for good.
+            logger.exception("lookup %s: its result could not be rendered", outcome.reference)
+            view = None
+        error = "render_failed" if view is None else await _update_view(client, view_id, view)
+        if error in _REFUSED_VIEW:
+            # Slack refused the result itself, or it could not be built: a bug of ours, so say
+            # so in its place rather than leave the modal on "Looking up…". (A closed modal
+            # needs nothing more.)
+            reference = new_reference()
+            logger.error("lookup %s: no result shown, reference %s", outcome.reference, reference)
+            fallback = with_lookup_another(render_unexpected_error(reference, services.environment))
+            await _update_view(client, view_id, render_result_view(fallback))
 
 
 async def open_view(client: AsyncWebClient, trigger_id: str, view: dict[str, Any]) -> str | None:
@@ -163,7 +173,7 @@ async def update_view(client: AsyncWebClient, view_id: str, view: dict[str, Any]
 
 
 # views.update errors that are about the view we sent, not about the modal being gone.
-_REFUSED_VIEW = frozenset({"invalid_arguments", "view_too_large", "exception"})
+_REFUSED_VIEW = frozenset({"invalid_arguments", "view_too_large", "exception", "render_failed"})
 
 
 async def _update_view(client: AsyncWebClient, view_id: str, view: dict[str, Any]) -> str | None:

@@ -1,0 +1,46 @@
+"""Waiting for work in flight: acknowledgements before lookups, lookups before shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from bot.in_flight import InFlight
+
+
+async def test_nothing_in_flight_means_no_wait():
+    acks = InFlight()
+    started = time.monotonic()
+    assert await acks.idle(max_wait_s=1.0) is True
+    assert time.monotonic() - started < 0.05
+
+
+async def test_a_waiter_goes_on_once_the_last_one_in_flight_is_done():
+    acks = InFlight()
+    order: list[str] = []
+
+    async def request(name: str, ack_after_s: float) -> None:
+        with acks.track():
+            await asyncio.sleep(ack_after_s)
+            order.append(f"ack {name}")
+
+    async def lookup() -> None:
+        assert await acks.idle(max_wait_s=5.0) is True
+        order.append("lookup")
+
+    first = asyncio.create_task(request("a", 0.05))
+    second = asyncio.create_task(request("b", 0.1))
+    await asyncio.sleep(0)  # both requests are now in flight
+    assert acks.count == 2
+    await asyncio.gather(lookup(), first, second)
+    assert order == ["ack a", "ack b", "lookup"]
+    assert acks.count == 0
+
+
+async def test_a_waiter_waits_at_most_max_wait():
+    acks = InFlight()
+    with acks.track():  # never done while we wait
+        started = time.monotonic()
+        assert await acks.idle(max_wait_s=0.1) is False
+        waited = time.monotonic() - started
+    assert 0.09 < waited < 0.5
