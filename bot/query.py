@@ -73,7 +73,9 @@ MAX_CUSTOMER_NUMBER_CHARS = 40
 
 HELP_WORDS = frozenset({"help", "?", "ohje", "hjälp"})
 # "-all" is what "--all" becomes when a client turns "--" into a dash and we read it back as "-".
-INCLUDE_PAID_FLAGS = frozenset({"all", "--all", "-all", "kaikki", "alla"})
+PAID_FLAGS = ("all", "--all", "kaikki", "alla")
+"""The words that include paid invoices, as help shows them (English, Finnish, Swedish)."""
+INCLUDE_PAID_FLAGS = frozenset({*PAID_FLAGS, "-all"})
 
 _TOO_LONG = (
     f"That is longer than {MAX_INPUT_CHARS} characters: "

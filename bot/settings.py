@@ -95,17 +95,11 @@ class Settings(BaseSettings):
     audit_required: bool = True
     audit_retention_days: int = Field(default=365, ge=1)
 
-    @field_validator("ropo_cid", "ropo_currency", "display_locale", "access_contact", mode="before")
-    @classmethod
-    def _blank_is_unset(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
-
-    @field_validator("audit_db", mode="before")
-    @classmethod
-    def _blank_is_default_db(cls, value: object) -> object:
-        return "audit.db" if isinstance(value, str) and not value.strip() else value
-
     @field_validator(
+        "ropo_cid",
+        "ropo_currency",
+        "display_locale",
+        "access_contact",
         "ropo_apicode",
         "slack_bot_token",
         "slack_signing_secret",
@@ -114,8 +108,13 @@ class Settings(BaseSettings):
         mode="before",
     )
     @classmethod
-    def _blank_secret_is_unset(cls, value: object) -> object:
+    def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("audit_db", mode="before")
+    @classmethod
+    def _blank_is_default_db(cls, value: object) -> object:
+        return "audit.db" if isinstance(value, str) and not value.strip() else value
 
     @field_validator(
         "allowed_usergroup_ids", "allowed_channel_ids", "allowed_user_ids", mode="before"

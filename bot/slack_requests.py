@@ -10,7 +10,8 @@ from urllib.parse import urlencode
 from slack_sdk.signature import SignatureVerifier
 
 from bot import ids
-from bot.blocks.modal import INCLUDE_PAID_VALUE, LABEL_INCLUDE_PAID
+from bot.blocks.common import LABEL_INCLUDE_PAID
+from bot.blocks.modal import INCLUDE_PAID_VALUE
 from bot.slack_standin import BOT_USER_ID, TEAM_ID
 
 DEFAULT_USER = "U0AGENT01"

@@ -78,11 +78,6 @@ class AuditTrail:
         self._key = key
         self._clock = clock
 
-    @property
-    def path(self) -> str:
-        """Where the rows are stored."""
-        return str(self._store.path)
-
     def hash_identifier(self, identifier: Identifier) -> str:
         """``identifier``'s keyed hash, as stored."""
         return identifier_hash(self._key, identifier)

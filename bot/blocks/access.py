@@ -11,10 +11,18 @@ from types import MappingProxyType
 
 from bot import ids
 from bot.access import AccessDecision, AccessReason
-from bot.blocks.common import Block, Payload, code, footer, message, plain_text, plural, section
+from bot.blocks.common import (
+    APP_NAME,
+    Block,
+    Payload,
+    code,
+    footer,
+    message,
+    plain_text,
+    plural,
+    section,
+)
 from bot.settings import RopoEnvironment
-
-APP_TITLE = "Ropo Invoices"  # a modal title holds 24 characters
 
 _HEADINGS: Mapping[AccessReason, tuple[str, str]] = MappingProxyType(
     {
@@ -70,7 +78,7 @@ def render_refusal_view(payload: Payload) -> Block:
     """A message payload from this module as a modal, for shortcuts and the lookup form."""
     return {
         "type": "modal",
-        "title": plain_text(APP_TITLE),
+        "title": plain_text(APP_NAME),
         "close": plain_text("Close"),
         "blocks": payload["blocks"],
     }

@@ -23,10 +23,13 @@ from bot.settings import RopoEnvironment
 
 Payload = dict[str, Any]
 Block = dict[str, Any]
+View = dict[str, Any]
+
+APP_NAME = "Ropo Invoices"  # also a modal title: at most 24 characters
+LABEL_INCLUDE_PAID = "Include paid invoices"
 
 ELLIPSIS = "…"
 USAGE = f"{ids.COMMAND} <HETU or customer number> [all]"
-PAID_FLAGS = ("all", "--all", "kaikki", "alla")
 ONLY_YOU = "Only you can see this."
 UNKNOWN = "unknown"
 
@@ -82,6 +85,15 @@ STATUS_LEGEND: Mapping[InvoiceStatus, StatusInfo] = MappingProxyType(
     }
 )
 """Every status in display order (most urgent first); the help and App Home legends use it."""
+
+
+def status_legend() -> str:
+    """Every status as ``emoji *Label* — what it means``, one a line (help and the Home tab)."""
+    return "\n".join(
+        f"{info.emoji} *{info.label}* — {escape_mrkdwn(info.meaning)}"
+        for info in STATUS_LEGEND.values()
+    )
+
 
 SOURCE_LABELS: Mapping[RopoEnvironment, str] = MappingProxyType(
     {

@@ -6,29 +6,25 @@ and how to get access (``allowed=False``; deciding who is allowed is not this mo
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot import ids
 from bot.blocks.common import (
-    PAID_FLAGS,
+    APP_NAME,
     SOURCE_LABELS,
-    STATUS_LEGEND,
     Block,
+    View,
     button,
     code,
     context,
     divider,
-    escape_mrkdwn,
     plain_text,
     section,
+    status_legend,
 )
 from bot.blocks.modal import TITLE_CHOOSE, TITLE_LOOKUP
 from bot.blocks.reply import HELP_EXAMPLE_CUSTNUM, HELP_EXAMPLE_HETU
+from bot.query import PAID_FLAGS
 from bot.settings import RopoEnvironment
 
-View = dict[str, Any]
-
-APP_NAME = "Ropo Invoices"
 LABEL_OPEN_LOOKUP = "Look up invoices"
 
 _WHAT_IT_DOES = (
@@ -60,10 +56,7 @@ def render_home(
 
 
 def _how_to_use() -> list[Block]:
-    legend = "\n".join(
-        f"{info.emoji} *{info.label}* — {escape_mrkdwn(info.meaning)}"
-        for info in STATUS_LEGEND.values()
-    )
+    legend = status_legend()
     return [
         {
             "type": "actions",

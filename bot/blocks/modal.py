@@ -14,8 +14,10 @@ from typing import Any
 
 from bot import ids
 from bot.blocks.common import (
+    LABEL_INCLUDE_PAID,
     Block,
     Payload,
+    View,
     button,
     code,
     context,
@@ -29,8 +31,6 @@ from bot.blocks.reply import HELP_EXAMPLE_CUSTNUM, HELP_EXAMPLE_HETU, render_exp
 from bot.query import MAX_INPUT_CHARS, Identifier, IdentifierKind
 from bot.settings import RopoEnvironment
 
-View = dict[str, Any]
-
 TITLE_LOOKUP = "Look up invoices"
 TITLE_RESULT = "Invoices"
 TITLE_CHOOSE = "Find invoices"
@@ -41,7 +41,6 @@ LABEL_LOOKUP_ANOTHER = "Look up another"
 LABEL_CHOOSE = "Look up"
 LABEL_IDENTIFIER = "Identity code (HETU) or customer number"
 LABEL_OPTIONS = "Options"
-LABEL_INCLUDE_PAID = "Include paid invoices"
 
 INCLUDE_PAID_VALUE = "include_paid"
 """The "include paid invoices" checkbox option's value, read back by :func:`read_lookup_form`."""

@@ -12,8 +12,8 @@ from types import MappingProxyType
 
 from bot import ids
 from bot.blocks.common import (
+    LABEL_INCLUDE_PAID,
     MAX_URL,
-    PAID_FLAGS,
     STATUS_LEGEND,
     USAGE,
     Block,
@@ -31,10 +31,11 @@ from bot.blocks.common import (
     plural,
     section,
     slack_date,
+    status_legend,
     truncate,
 )
 from bot.lookup import PAGE_SIZE, FailureKind, LookupFailure, LookupResult
-from bot.query import Refusal, RefusalReason
+from bot.query import PAID_FLAGS, Refusal, RefusalReason
 from bot.redact import redact
 from bot.ropo.models import Invoice, InvoiceStatus
 from bot.settings import RopoEnvironment
@@ -44,7 +45,6 @@ ButtonValue = Callable[[int, bool], str]
 
 LABEL_PREVIOUS = "Previous"
 LABEL_NEXT = "Next"
-LABEL_INCLUDE_PAID = "Include paid invoices"
 LABEL_OPEN_ONLY = "Open invoices only"
 LABEL_MYROPO = "Open in MyRopo"
 
@@ -213,10 +213,7 @@ def _empty_list(result: LookupResult, button_value: ButtonValue) -> Payload:
 def render_help(environment: RopoEnvironment) -> Payload:
     """How to use ``/invoices``: usage, examples, the paid flags and the status legend."""
     flags = ", ".join(code(f) for f in PAID_FLAGS[1:])
-    legend = "\n".join(
-        f"{info.emoji} *{info.label}* — {escape_mrkdwn(info.meaning)}"
-        for info in STATUS_LEGEND.values()
-    )
+    legend = status_legend()
     blocks: list[Block] = [
         {"type": "header", "text": plain_text(f"Look up invoices with {ids.COMMAND}")},
         section(

@@ -77,10 +77,6 @@ class TokenCache:
                 token = await self._renew()
             return token.value
 
-    def invalidate(self) -> None:
-        """Forget the current token (e.g. when credentials change)."""
-        self._token = None
-
     async def _renew(self) -> Token:
         raw = await self._login()
         lifetime = token_lifetime(raw)
