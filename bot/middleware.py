@@ -5,16 +5,20 @@ agent makes is gated, a new kind included; only what cannot reach Ropo One passe
 MyRopo link clicks, a modal being closed, and events, which are not requests to answer (the
 Home tab, the one event the app subscribes to, asks the policy itself to decide what to
 show). A refused agent gets a private answer on the surface they used, Ropo One is not
-asked, and the refusal is audited.
+asked, and the refusal is audited. The refusal is acknowledged at once: its audit row and
+any Slack call that shows it are written in the background, since Slack gives up on a
+request not acknowledged within 3 seconds and either can take longer than that.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
@@ -28,9 +32,11 @@ from bot.blocks import (
 )
 from bot.blocks.common import Payload
 from bot.context import ContextError
+from bot.listeners.replies import modal_view_id, open_view, send_private, update_view
 from bot.lookup import Requester, Surface, new_reference
 from bot.query import Query, Refusal, find_identifiers, parse_command, parse_identifier
 from bot.services import Services
+from bot.slack_text import message_text
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +68,12 @@ class Gate:
 
 
 def gate_for(body: dict[str, Any]) -> Gate | None:
-    """The gate a request goes through, or ``None`` for one that cannot reach Ropo One."""
+    """The gate a request goes through, or ``None`` for one that cannot reach Ropo One.
+
+    Only what asks Ropo One counts as a lookup: not a form submission whose field is refused
+    on the spot, nor a message shortcut that finds no identifier (it opens the form) or
+    several (it asks which: the choice is the lookup, and counts).
+    """
     if "command" in body:
         parsed = parse_command(str(body.get("text", "")))
         # Help and unusable input are answered without Ropo, but only to a permitted agent.
@@ -76,11 +87,29 @@ def gate_for(body: dict[str, Any]) -> Gate | None:
             return None
         return Gate(Surface.BUTTON, counts_as_lookup=not action_ids <= _FORM_ACTIONS)
     if kind == "message_action":
-        return Gate(Surface.MESSAGE_SHORTCUT, counts_as_lookup=True)
+        return Gate(Surface.MESSAGE_SHORTCUT, counts_as_lookup=_message_query(body) is not None)
     if kind == "shortcut":  # the global shortcut opens the form
         return Gate(Surface.MODAL, counts_as_lookup=False)
-    # view_submission, block_suggestion and anything Slack adds later.
+    if kind == "view_submission" and (body.get("view") or {}).get("callback_id") == ids.VIEW_LOOKUP:
+        return Gate(Surface.MODAL, counts_as_lookup=_form_query(body) is not None)
+    # Other view submissions, block_suggestion and anything Slack adds later.
     return Gate(Surface.MODAL, counts_as_lookup=True)
+
+
+def _message_query(body: dict[str, Any]) -> Query | None:
+    """The lookup a message shortcut starts at once: its message's one identifier, if one."""
+    found = find_identifiers(message_text(body.get("message") or {}))
+    return Query(found[0]) if len(found) == 1 else None
+
+
+def _form_query(body: dict[str, Any]) -> Query | None:
+    """The lookup a submitted lookup form asks for, or None if its field is refused inline."""
+    values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
+    text, include_paid = read_lookup_form(values)
+    identifier = parse_identifier(text)
+    if isinstance(identifier, Refusal):
+        return None
+    return Query(identifier, include_paid=include_paid)
 
 
 class AccessGate(AsyncMiddleware):
@@ -88,6 +117,8 @@ class AccessGate(AsyncMiddleware):
 
     def __init__(self, services: Services) -> None:
         self._services = services
+        # Refusals being shown and audited: the event loop holds a task only weakly.
+        self._background: set[asyncio.Task[None]] = set()
 
     async def async_process(
         self,
@@ -96,7 +127,7 @@ class AccessGate(AsyncMiddleware):
         resp: BoltResponse,
         next: Callable[[], Awaitable[BoltResponse | None]],
     ) -> BoltResponse | None:
-        """Check the request; answer a refusal here, or hand it on with ``next()``."""
+        """Check the request; acknowledge a refusal here, or hand it on with ``next()``."""
         gate = gate_for(req.body)
         if gate is None:
             return await next()
@@ -116,22 +147,58 @@ class AccessGate(AsyncMiddleware):
         environment = self._services.environment
         if not decision.allowed:
             reference = new_reference()
-            await self._audit(req.body, who, decision.reason.value, reference)
-            return await _answer(req, render_access_refused(decision, environment, reference))
+            refusal = render_access_refused(decision, environment, reference)
+            return self._refuse(req, who, decision.reason.value, refusal, reference)
         if gate.counts_as_lookup:
             retry_after_s = self._services.rate_limit.hit(who.user_id or "")
             if retry_after_s is not None:
                 reference = new_reference()
-                await self._audit(req.body, who, RATE_LIMITED, reference)
-                return await _answer(req, render_slow_down(retry_after_s, environment, reference))
+                refusal = render_slow_down(retry_after_s, environment, reference)
+                return self._refuse(req, who, RATE_LIMITED, refusal, reference)
         return await next()
+
+    def _refuse(
+        self,
+        req: AsyncBoltRequest,
+        who: Requester,
+        reason: str,
+        refusal: Payload,
+        reference: str,
+    ) -> BoltResponse:
+        """The acknowledgement of a refused request; showing and auditing it go on meanwhile."""
+        logger.info(
+            "request %s by %s via %s refused: %s", reference, who.user_id, who.surface, reason
+        )
+        body = req.body
+        ack = _acknowledgement(body, refusal)
+        if ack is None:  # shown by a Slack call: first, as a trigger_id expires in 3 seconds
+            self._in_background(
+                _deliver(req.context, body, refusal), f"refusal {reference}: delivery"
+            )
+            ack = BoltResponse(status=200, body="")
+        self._in_background(
+            self._audit(body, who, reason, reference), f"refusal {reference}: audit"
+        )
+        return ack
+
+    def _in_background(self, work: Coroutine[Any, Any, None], what: str) -> None:
+        """Run ``work`` after the acknowledgement has gone; log, never raise, if it fails."""
+        task = asyncio.create_task(self._guarded(work, what))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _guarded(self, work: Coroutine[Any, Any, None], what: str) -> None:
+        # Counted as unanswered, so a shutdown waits for it while Slack and the audit trail
+        # are still open.
+        with self._services.unanswered.track():
+            try:
+                await work
+            except Exception:
+                logger.exception("%s failed", what)
 
     async def _audit(
         self, body: dict[str, Any], who: Requester, reason: str, reference: str
     ) -> None:
-        logger.info(
-            "request %s by %s via %s refused: %s", reference, who.user_id, who.surface, reason
-        )
         try:
             query = self._requested_query(body)
         except Exception:  # whom it was for is a detail: the refusal is recorded regardless
@@ -140,15 +207,10 @@ class AccessGate(AsyncMiddleware):
         try:
             await self._services.audit.record_refusal(who, query, reason, reference=reference)
         except Exception:
-            logger.error("AUDIT FAILURE: refusal %s could not be audited", reference)
+            logger.exception("AUDIT FAILURE: refusal %s could not be audited", reference)
 
     def _requested_query(self, body: dict[str, Any]) -> Query | None:
-        """Whom the refused request asked about, when the request says.
-
-        For a message shortcut, that is the one identifier in the message's text, if it has
-        exactly one (the listener also reads blocks and attachments; an audit row of a
-        refusal may then name nobody).
-        """
+        """Whom the refused request asked about, when the request says."""
         if "command" in body:
             parsed = parse_command(str(body.get("text", "")))
             return parsed if isinstance(parsed, Query) else None
@@ -162,39 +224,32 @@ class AccessGate(AsyncMiddleware):
                         return None
             return None
         if kind == "message_action":
-            found = find_identifiers(str((body.get("message") or {}).get("text", "")))
-            return Query(found[0]) if len(found) == 1 else None
+            return _message_query(body)
         if kind == "view_submission":
-            values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
-            text, include_paid = read_lookup_form(values)
-            identifier = parse_identifier(text)
-            if isinstance(identifier, Refusal):
-                return None
-            return Query(identifier, include_paid=include_paid)
+            return _form_query(body)
         return None
 
 
-async def _answer(req: AsyncBoltRequest, payload: Payload) -> BoltResponse:
-    """Deliver a refusal where the agent is looking; return the acknowledgement to send."""
-    body = req.body
-    context = req.context
+def _acknowledgement(body: dict[str, Any], refusal: Payload) -> BoltResponse | None:
+    """The ack that itself shows the refusal (to a command, a form submission), or None."""
     if "command" in body:
-        return BoltResponse(status=200, body={**payload, "response_type": "ephemeral"})
-    kind = body.get("type")
-    view = render_refusal_view(payload)
-    if kind == "view_submission":
+        return BoltResponse(status=200, body={**refusal, "response_type": "ephemeral"})
+    if body.get("type") == "view_submission":
+        view = render_refusal_view(refusal)
         return BoltResponse(status=200, body={"response_action": "update", "view": view})
+    return None
+
+
+async def _deliver(context: AsyncBoltContext, body: dict[str, Any], refusal: Payload) -> None:
+    """Show a refusal where the agent is looking, when its ack can't: a Slack call, logged."""
+    kind = body.get("type")
     client = context.client
-    open_view = body.get("view") or {}
-    try:
-        if kind == "block_actions" and open_view.get("type") == "modal" and open_view.get("id"):
-            await client.views_update(view_id=open_view["id"], view=view)
-        elif kind == "block_actions" and context.response_url and context.respond is not None:
-            await context.respond(**payload, response_type="ephemeral", replace_original=False)
-        elif body.get("trigger_id"):
-            await client.views_open(trigger_id=body["trigger_id"], view=view)
-        else:
-            logger.warning("a refused %s request has no way to answer the agent", kind)
-    except Exception:
-        logger.exception("could not deliver a refusal to the agent")
-    return BoltResponse(status=200, body="")
+    view_id = modal_view_id(body) if kind == "block_actions" else None
+    if view_id is not None and client is not None:
+        await update_view(client, view_id, render_refusal_view(refusal))
+    elif kind == "block_actions" and context.response_url and context.respond is not None:
+        await send_private(context.respond, refusal)
+    elif body.get("trigger_id") and client is not None:
+        await open_view(client, str(body["trigger_id"]), render_refusal_view(refusal))
+    else:
+        logger.warning("a refused %s request has no way to answer the agent", kind)

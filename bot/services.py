@@ -33,8 +33,8 @@ class Services:
     access: AccessPolicy
     rate_limit: SlidingWindowLimiter
     audit: AuditTrail
-    # Requests not yet acknowledged (lookups wait for them), and lookups not yet answered
-    # (shutdown waits for them): see bot/in_flight.py.
+    # Requests not yet acknowledged (lookups wait for them), and lookups and refusals that
+    # are acknowledged but not yet answered (shutdown waits for them): see bot/in_flight.py.
     pending_acks: InFlight = field(default_factory=InFlight)
     unanswered: InFlight = field(default_factory=InFlight)
 
@@ -56,9 +56,9 @@ class Services:
         await self.access.start()
 
     async def finish_lookups(self) -> None:
-        """Let the lookups already acknowledged answer before shutting down (bounded)."""
+        """Let what is already acknowledged be answered before shutting down (bounded)."""
         if not await self.unanswered.idle(self.settings.ropo_timeout_s + SHUTDOWN_MARGIN_S):
-            logger.warning("shutting down with %d lookups unanswered", self.unanswered.count)
+            logger.warning("shutting down with %d answers undelivered", self.unanswered.count)
 
     async def aclose(self) -> None:
         """Release what the services hold.

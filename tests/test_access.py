@@ -28,7 +28,7 @@ from bot.lookup import Surface
 from bot.middleware import Gate, gate_for
 from bot.ratelimit import SlidingWindowLimiter
 from bot.settings import RopoEnvironment, Settings, SettingsError, load_settings
-from bot.slack_requests import DEFAULT_CHANNEL, DEFAULT_USER
+from bot.slack_requests import DEFAULT_CHANNEL, DEFAULT_USER, lookup_form_values
 from bot.slack_standin import TEAM_ID, SlackStandIn, member
 from tests.blocks.conftest import GOLDEN_DIR
 from tests.conftest import BOT_TOKEN
@@ -843,6 +843,15 @@ def _actions(*action_ids: str) -> dict[str, Any]:
     return {"type": "block_actions", "actions": [{"action_id": a} for a in action_ids]}
 
 
+def _shortcut_on(message: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "message_action", "message": message}
+
+
+def _form_submitted(text: str, callback_id: str = ids.VIEW_LOOKUP) -> dict[str, Any]:
+    view = {"callback_id": callback_id, "state": {"values": lookup_form_values(text)}}
+    return {"type": "view_submission", "view": view}
+
+
 @pytest.mark.parametrize(
     ("body", "gate"),
     [
@@ -855,8 +864,32 @@ def _actions(*action_ids: str) -> dict[str, Any]:
         (_actions(ids.ACTION_OPEN_LOOKUP_FORM), Gate(Surface.BUTTON, False)),
         (_actions("invoices.some_future_button"), Gate(Surface.BUTTON, True)),
         (_actions(ids.ACTION_OPEN_MYROPO, ids.ACTION_PAGE_NEXT), Gate(Surface.BUTTON, True)),
-        ({"type": "message_action"}, Gate(Surface.MESSAGE_SHORTCUT, True)),
+        # A message shortcut is a lookup only if its message names exactly one customer,
+        # wherever in the message; else it opens the form or a chooser, and that counts.
+        (_shortcut_on({"text": "My code is 131052-308T"}), Gate(Surface.MESSAGE_SHORTCUT, True)),
+        (
+            _shortcut_on({"text": "", "attachments": [{"fallback": "asiakasnumero C-1001"}]}),
+            Gate(Surface.MESSAGE_SHORTCUT, True),
+        ),
+        (
+            _shortcut_on(
+                {"blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "131052-308T"}}]}
+            ),
+            Gate(Surface.MESSAGE_SHORTCUT, True),
+        ),
+        (_shortcut_on({"text": "Why so much? 131052-308U"}), Gate(Surface.MESSAGE_SHORTCUT, False)),
+        (
+            _shortcut_on({"text": "131052-308T", "attachments": [{"text": "100190-999P"}]}),
+            Gate(Surface.MESSAGE_SHORTCUT, False),
+        ),
+        ({"type": "message_action"}, Gate(Surface.MESSAGE_SHORTCUT, False)),
         ({"type": "shortcut"}, Gate(Surface.MODAL, False)),
+        # The lookup form is a lookup only if its field is not refused on the spot.
+        (_form_submitted("131052-308T"), Gate(Surface.MODAL, True)),
+        (_form_submitted("C-1001"), Gate(Surface.MODAL, True)),
+        (_form_submitted("131052-308U"), Gate(Surface.MODAL, False)),
+        (_form_submitted(""), Gate(Surface.MODAL, False)),
+        (_form_submitted("131052-308U", "invoices.some_future_form"), Gate(Surface.MODAL, True)),
         ({"type": "view_submission"}, Gate(Surface.MODAL, True)),
         ({"type": "block_suggestion"}, Gate(Surface.MODAL, True)),
         ({"type": "something_slack_adds_later"}, Gate(Surface.MODAL, True)),

@@ -12,11 +12,13 @@ import asyncio
 import csv
 import io
 import json
+import logging
 import os
 import re
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -29,7 +31,7 @@ import pytest
 from bot import ids
 from bot.access import AccessReason
 from bot.app import create_ropo_client, create_services
-from bot.audit import identifier_hash
+from bot.audit import AuditRow, AuditStore, identifier_hash
 from bot.blocks import render_lookup_form
 from bot.context import ContextSealer, LookupContext
 from bot.query import Identifier, IdentifierKind, Query
@@ -41,15 +43,17 @@ from bot.slack_requests import (
     DEFAULT_VIEW_ID,
     app_home_opened_body,
     block_actions_body,
+    button_click,
     global_shortcut_body,
     lookup_form_values,
     message_shortcut_body,
+    modal_click_body,
     opened_view,
     signed_headers,
     slash_command_body,
     view_submission_body,
 )
-from bot.slack_standin import TEAM_ID, member
+from bot.slack_standin import TEAM_ID, Received, member
 from bot.web import EVENTS_PATH
 from tests.conftest import (
     AUDIT_KEY,
@@ -123,9 +127,24 @@ def audit_rows(stack: Stack, where: str = "1", *params: Any) -> list[dict[str, A
         return [dict(row) for row in connection.execute(sql, params)]
 
 
+def wait_for_rows(
+    stack: Stack, count: int, where: str = "1", *params: Any, timeout_s: float = 10.0
+) -> list[dict[str, Any]]:
+    """The audit rows ``where`` says, once there are at least ``count`` of them.
+
+    A refusal is acknowledged first and audited in the background: its row comes a moment
+    after the answer the agent sees.
+    """
+    deadline = time.monotonic() + timeout_s
+    while len(rows := audit_rows(stack, where, *params)) < count:
+        assert time.monotonic() < deadline, f"{len(rows)} of {count} audit rows in {timeout_s} s"
+        time.sleep(0.02)
+    return rows
+
+
 def audited(stack: Stack, reference: str) -> dict[str, Any]:
-    """The one audit row of ``reference``."""
-    rows = audit_rows(stack, "reference = ?", reference)
+    """The one audit row of ``reference``, waiting for it to be written."""
+    rows = wait_for_rows(stack, 1, "reference = ?", reference)
     assert len(rows) == 1, f"{len(rows)} audit rows for {reference}"
     return rows[0]
 
@@ -312,6 +331,142 @@ def test_refused_on_every_surface_privately_audited_and_ropo_not_asked(
         assert row["include_paid"] == (int(query.include_paid) if query else None)
         assert row["invoice_count"] is None
         assert row["ropo_latency_ms"] is None
+
+
+# --- a refusal is acknowledged at once; showing and auditing it come after ------------------
+
+SLOW_S = 1.5  # how long a slowed audit write or Slack call takes
+ACK_WITHIN_S = 1.0  # Slack's deadline is 3 s; a refusal has nothing to wait for
+
+
+def slow_audit_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every audit write takes ``SLOW_S`` longer (the store's own limit is 10 s)."""
+    append = AuditStore.append
+
+    async def slow_append(self: AuditStore, row: AuditRow) -> None:
+        await asyncio.sleep(SLOW_S)
+        await append(self, row)
+
+    monkeypatch.setattr(AuditStore, "append", slow_append)
+
+
+def slow_slack_answers(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stand-in takes ``SLOW_S`` to answer views.open, views.update and response_url posts."""
+    record = stack.slack._record
+
+    def slow_record(received: Received) -> None:
+        if received.kind == "response_url" or received.name in {"views.open", "views.update"}:
+            time.sleep(SLOW_S)
+        record(received)
+
+    monkeypatch.setattr(stack.slack, "_record", slow_record)
+
+
+def ack_times(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """How long each request ``stack`` posts from now on takes to be answered (acknowledged)."""
+    took: list[float] = []
+    post = stack.post
+
+    def timed_post(body: str, **kwargs: Any) -> httpx.Response:
+        started = time.monotonic()
+        response = post(body, **kwargs)
+        took.append(time.monotonic() - started)
+        return response
+
+    monkeypatch.setattr(stack, "post", timed_post)
+    return took
+
+
+# One surface per way a refusal is shown: in the ack, by response_url, views.update, views.open.
+@pytest.mark.parametrize(
+    "surface", ["command", "modal_submit", "message_button", "modal_button", "message_shortcut"]
+)
+def test_a_refusal_is_acknowledged_at_once_however_slow_the_audit_and_slack_are(
+    open_stack_: Stack, monkeypatch: pytest.MonkeyPatch, surface: str
+) -> None:
+    slow_audit_writes(monkeypatch)
+    slow_slack_answers(open_stack_, monkeypatch)
+    took = ack_times(open_stack_, monkeypatch)
+
+    refused = SURFACES[surface](open_stack_, GUEST, DEFAULT_CHANNEL)  # waits until it is shown
+
+    assert len(took) == 1
+    assert took[0] < ACK_WITHIN_S, f"the refusal was acknowledged after {took[0]:.2f} s"
+    assert "*Guests can't look up invoices*" in json.dumps(refused.shown)
+    reference = REFERENCE.search(json.dumps(refused.shown)).group(1)
+    assert audited(open_stack_, reference)["detail"] == "guest"  # in the background, still
+    assert open_stack_.ropo.requests == []
+
+
+def test_a_refusal_in_a_modal_is_opened_before_the_trigger_expires_however_slow_the_audit(
+    open_stack_: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow_audit_writes(monkeypatch)
+    started = time.monotonic()
+    refused = via_message_shortcut(open_stack_, GUEST, DEFAULT_CHANNEL)
+    (call,) = open_stack_.slack.api_calls("views.open")
+    assert call.at - started < ACK_WITHIN_S  # a trigger_id works for 3 s: no waiting on audit
+    reference = REFERENCE.search(json.dumps(refused.shown)).group(1)
+    assert audited(open_stack_, reference)["identifier_hash"] == identifier_hash(KEY, IDENTIFIER)
+
+
+def test_a_refusal_that_cannot_be_audited_is_still_shown_and_the_failure_logged(
+    open_stack_: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert open_stack_.settings is not None
+    db = open_stack_.settings.audit_db
+    with closing(sqlite3.connect(db)) as connection:
+        connection.execute(
+            "CREATE TRIGGER refuse_rows BEFORE INSERT ON lookups "
+            "BEGIN SELECT RAISE(ABORT, 'disk I/O error (simulated)'); END"
+        )
+    try:
+        with caplog.at_level(logging.ERROR, logger="bot.middleware"):
+            refused = via_global_shortcut(open_stack_, GUEST, DEFAULT_CHANNEL)
+            reference = REFERENCE.search(json.dumps(refused.shown)).group(1)
+            failure = f"AUDIT FAILURE: refusal {reference} could not be audited"
+            deadline = time.monotonic() + 10
+            while not any(failure in r.getMessage() for r in caplog.records):
+                assert time.monotonic() < deadline, "the audit failure was not logged"
+                time.sleep(0.02)
+    finally:
+        with closing(sqlite3.connect(db)) as connection:
+            connection.execute("DROP TRIGGER refuse_rows")
+    assert "*Guests can't look up invoices*" in json.dumps(refused.shown)
+    assert audit_rows(open_stack_, "reference = ?", reference) == []
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        pytest.param(
+            {
+                "text": "",
+                "blocks": [
+                    {
+                        "type": "section",
+                        "text": {"type": "mrkdwn", "text": f"My identity code is {HETU}"},
+                    }
+                ],
+            },
+            id="block",
+        ),
+        pytest.param(
+            {"text": "", "attachments": [{"text": f"Forwarded: my code is {HETU}"}]},
+            id="attachment",
+        ),
+    ],
+)
+def test_a_refused_message_shortcut_audits_whom_the_messages_blocks_name(
+    open_stack_: Stack, message: dict[str, Any]
+) -> None:
+    _, url = open_stack_.response_url()
+    assert open_stack_.post(message_shortcut_body(message, url, user_id=GUEST)).status_code == 200
+    (call,) = open_stack_.slack.wait_for_api_calls("views.open", 1)
+    reference = REFERENCE.search(json.dumps(view_of(call.body))).group(1)
+    row = audited(open_stack_, reference)
+    assert (row["surface"], row["detail"]) == ("message_shortcut", "guest")
+    assert row["identifier_hash"] == identifier_hash(KEY, IDENTIFIER)
 
 
 def test_a_refusal_as_a_modal_is_a_modal_with_only_a_close_button(open_stack_: Stack) -> None:
@@ -513,7 +668,7 @@ def test_the_31st_lookup_in_a_minute_is_refused_with_when_to_retry_and_audited(
     assert "*Too many lookups in a minute*" in json.dumps(refused_click.shown)
     assert len(open_stack_.ropo.lookups) == 30
 
-    rows = audit_rows(open_stack_, "user_id = ?", agent)
+    rows = wait_for_rows(open_stack_, 32, "user_id = ?", agent)
     assert [(r["outcome"], r["detail"]) for r in rows] == [("found", None)] * 30 + [
         ("refused", "rate_limited"),
         ("refused", "rate_limited"),
@@ -523,6 +678,92 @@ def test_the_31st_lookup_in_a_minute_is_refused_with_when_to_retry_and_audited(
     # Another agent is not slowed down by this one.
     _, token = open_stack_.command("C-1001")
     assert "Invoices for" in open_stack_.reply(token)["text"]
+
+
+@pytest.fixture(scope="module")
+def limited_servers() -> Iterator[StackServers]:
+    """Two lookups a minute: a third tells whether what came before counted."""
+    with serve_stack(rate_limit_per_minute=2) as servers:
+        yield servers
+
+
+def test_a_form_submission_refused_on_its_field_does_not_count_towards_the_rate_limit(
+    limited_servers: StackServers,
+) -> None:
+    agent = "U0TYPO001"
+    limited_servers.slack.users[agent] = member(agent)
+    form = render_lookup_form(RopoEnvironment.CUSTOM)
+    with open_stack(limited_servers) as stack:
+
+        def submit(text: str) -> dict[str, Any]:
+            response = stack.post(
+                view_submission_body(form, lookup_form_values(text), user_id=agent)
+            )
+            assert response.status_code == 200
+            return response.json()
+
+        for typo in ("131052-308U", "", "131052-308U", "not an identifier!"):
+            assert submit(typo)["response_action"] == "errors"
+        for _ in range(2):
+            ack = submit("C-1001")
+            assert ack["response_action"] == "update"
+            assert "Looking up" in json.dumps(ack["view"])
+        refused = submit("C-1001")
+        assert "*Too many lookups in a minute*" in json.dumps(refused["view"])
+
+        rows = wait_for_rows(stack, 3, "user_id = ?", agent)
+        assert [(r["outcome"], r["detail"]) for r in rows] == [
+            ("found", None),
+            ("found", None),
+            ("refused", "rate_limited"),
+        ]
+        assert len(stack.ropo.lookups) == 2
+
+
+def test_a_message_shortcut_counts_only_when_it_looks_up_at_once_and_a_choice_counts_once(
+    limited_servers: StackServers,
+) -> None:
+    agent = "U0SHORTCT"
+    limited_servers.slack.users[agent] = member(agent)
+    with open_stack(limited_servers) as stack:
+
+        def shortcut_on(message: dict[str, Any]) -> dict[str, Any]:
+            """Use the shortcut on ``message``; the view it opened."""
+            stack.slack.clear()
+            _, url = stack.response_url()
+            assert stack.post(message_shortcut_body(message, url, user_id=agent)).status_code == 200
+            (call,) = stack.slack.wait_for_api_calls("views.open", 1)
+            return view_of(call.body)
+
+        for _ in range(3):  # no identifier: the form opens, nothing is looked up
+            form = shortcut_on({"text": "Why is my invoice so big?? 131052-308U"})
+            assert form["callback_id"] == ids.VIEW_LOOKUP
+        two = {"text": f"Mine is {HETU}, my spouse's 100190-999P"}
+        for _ in range(3):  # several: the agent is asked which
+            chooser = shortcut_on(two)
+            assert chooser["callback_id"] == ids.VIEW_CHOOSE_IDENTIFIER
+
+        # The choice is the lookup: one.
+        stack.slack.clear()
+        block = next(b for b in chooser["blocks"] if "accessory" in b)
+        click = button_click(block["accessory"], block.get("block_id", ""))
+        assert stack.post(modal_click_body(click, chooser, user_id=agent)).status_code == 200
+        stack.slack.wait_for_api_calls("views.update", 2)  # "Looking up…", then the invoices
+        # One identifier, only in an attachment: looked up at once, and counted.
+        loading = shortcut_on({"text": "", "attachments": [{"text": f"From: {HETU}"}]})
+        assert loading["callback_id"] != ids.VIEW_LOOKUP
+        stack.slack.wait_for_api_calls("views.update", 1)
+        # Two lookups made: the third is refused.
+        response, _ = stack.command("C-1001", user_id=agent)
+        assert "Too many lookups in a minute" in response.text
+
+        rows = wait_for_rows(stack, 3, "user_id = ?", agent)
+        assert [(r["surface"], r["outcome"], r["detail"]) for r in rows] == [
+            ("message_shortcut", "found", None),
+            ("message_shortcut", "found", None),
+            ("command", "refused", "rate_limited"),
+        ]
+        assert len(stack.ropo.lookups) == 2
 
 
 # --- the audit trail ----------------------------------------------------------------------------
@@ -570,6 +811,7 @@ def test_the_cli_finds_a_persons_lookups_and_the_database_holds_no_hetu(open_sta
     ).group(1)
     _, token = open_stack_.command("010101A900R")  # someone else
     open_stack_.reply(token)
+    audited(open_stack_, refused)  # written in the background
 
     assert open_stack_.settings is not None
     db = open_stack_.settings.audit_db
