@@ -36,7 +36,7 @@ from bot.ropo.errors import (
     RopoUnavailable,
 )
 from bot.ropo.models import Invoice, JobsResponse
-from bot.ropo.pool import ShardedTransport
+from bot.ropo.pool import ShardedTransport, environment_proxy
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,11 @@ class RopoClient:
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/") + "/",
             transport=transport
-            or ShardedTransport(max_connections=MAX_CONNECTIONS, max_keepalive=MAX_KEEPALIVE),
+            or ShardedTransport(
+                max_connections=MAX_CONNECTIONS,
+                max_keepalive=MAX_KEEPALIVE,
+                proxy=environment_proxy(base_url),
+            ),
             timeout=httpx.Timeout(timeout_s, connect=min(CONNECT_TIMEOUT_S, timeout_s)),
             headers={"Accept": "application/json", "User-Agent": USER_AGENT},
         )

@@ -10,6 +10,9 @@ every request still goes through httpx's own HTTP/1.1 stack, timeouts and errors
 
 from __future__ import annotations
 
+import urllib.request
+from urllib.parse import urlsplit
+
 import httpx
 
 SHARDS = 8
@@ -18,12 +21,21 @@ SHARDS = 8
 class ShardedTransport(httpx.AsyncBaseTransport):
     """``shards`` httpx transports; each request goes to the one with the fewest in flight."""
 
-    def __init__(self, *, max_connections: int, max_keepalive: int, shards: int = SHARDS):
+    def __init__(
+        self,
+        *,
+        max_connections: int,
+        max_keepalive: int,
+        shards: int = SHARDS,
+        proxy: str | None = None,
+    ) -> None:
         per_shard = httpx.Limits(
             max_connections=max(1, max_connections // shards),
             max_keepalive_connections=max(1, max_keepalive // shards),
         )
-        self._shards = [httpx.AsyncHTTPTransport(limits=per_shard) for _ in range(shards)]
+        self._shards = [
+            httpx.AsyncHTTPTransport(limits=per_shard, proxy=proxy) for _ in range(shards)
+        ]
         self._in_flight = [0] * shards
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -43,3 +55,15 @@ class ShardedTransport(httpx.AsyncBaseTransport):
         """Close every shard's connections."""
         for shard in self._shards:
             await shard.aclose()
+
+
+def environment_proxy(url: str) -> str | None:
+    """The proxy ``HTTPS_PROXY``/``HTTP_PROXY`` name for ``url``, unless ``NO_PROXY`` exempts it.
+
+    httpx reads these itself only for its own default transport; a client given a transport
+    must pass the proxy on, or a deployment behind a proxy could not reach Ropo One.
+    """
+    parts = urlsplit(url)
+    if urllib.request.proxy_bypass_environment(parts.hostname or ""):
+        return None
+    return urllib.request.getproxies_environment().get(parts.scheme)
