@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -410,28 +410,34 @@ def test_a_refusal_in_a_modal_is_opened_before_the_trigger_expires_however_slow_
     assert audited(open_stack_, reference)["identifier_hash"] == identifier_hash(KEY, IDENTIFIER)
 
 
-def test_a_refusal_that_cannot_be_audited_is_still_shown_and_the_failure_logged(
-    open_stack_: Stack, caplog: pytest.LogCaptureFixture
-) -> None:
-    assert open_stack_.settings is not None
-    db = open_stack_.settings.audit_db
+@contextmanager
+def audit_writes_failing(stack: Stack) -> Iterator[None]:
+    """Make every audit INSERT fail, as a full or broken disk would, until the block ends."""
+    assert stack.settings is not None
+    db = stack.settings.audit_db
     with closing(sqlite3.connect(db)) as connection:
         connection.execute(
             "CREATE TRIGGER refuse_rows BEFORE INSERT ON lookups "
             "BEGIN SELECT RAISE(ABORT, 'disk I/O error (simulated)'); END"
         )
     try:
-        with caplog.at_level(logging.ERROR, logger="bot.middleware"):
-            refused = via_global_shortcut(open_stack_, GUEST, DEFAULT_CHANNEL)
-            reference = REFERENCE.search(json.dumps(refused.shown)).group(1)
-            failure = f"AUDIT FAILURE: refusal {reference} could not be audited"
-            deadline = time.monotonic() + 10
-            while not any(failure in r.getMessage() for r in caplog.records):
-                assert time.monotonic() < deadline, "the audit failure was not logged"
-                time.sleep(0.02)
+        yield
     finally:
         with closing(sqlite3.connect(db)) as connection:
             connection.execute("DROP TRIGGER refuse_rows")
+
+
+def test_a_refusal_that_cannot_be_audited_is_still_shown_and_the_failure_logged(
+    open_stack_: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    with audit_writes_failing(open_stack_), caplog.at_level(logging.ERROR, "bot.middleware"):
+        refused = via_global_shortcut(open_stack_, GUEST, DEFAULT_CHANNEL)
+        reference = REFERENCE.search(json.dumps(refused.shown)).group(1)
+        failure = f"AUDIT FAILURE: refusal {reference} could not be audited"
+        deadline = time.monotonic() + 10
+        while not any(failure in r.getMessage() for r in caplog.records):
+            assert time.monotonic() < deadline, "the audit failure was not logged"
+            time.sleep(0.02)
     assert "*Guests can't look up invoices*" in json.dumps(refused.shown)
     assert audit_rows(open_stack_, "reference = ?", reference) == []
 
@@ -848,19 +854,9 @@ def test_the_cli_finds_a_persons_lookups_and_the_database_holds_no_hetu(open_sta
 
 
 def test_a_lookup_that_cannot_be_audited_is_not_shown(open_stack_: Stack) -> None:
-    assert open_stack_.settings is not None
-    db = open_stack_.settings.audit_db
-    with closing(sqlite3.connect(db)) as connection:
-        connection.execute(
-            "CREATE TRIGGER refuse_rows BEFORE INSERT ON lookups "
-            "BEGIN SELECT RAISE(ABORT, 'disk I/O error (simulated)'); END"
-        )
-    try:
+    with audit_writes_failing(open_stack_):
         _, token = open_stack_.command("C-1001")
         reply = open_stack_.reply(token)
-    finally:
-        with closing(sqlite3.connect(db)) as connection:
-            connection.execute("DROP TRIGGER refuse_rows")
     assert reply["response_type"] == "ephemeral"
     assert "This lookup could not be recorded" in reply["text"]
     assert "SBX-" not in json.dumps(reply)  # no invoice reached the agent
