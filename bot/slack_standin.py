@@ -102,25 +102,18 @@ class SlackStandIn:
 
     def wait_for_responses(self, count: int, token: str | None = None, timeout: float = 10.0):
         """Block (in a thread other than the server's) until ``count`` posts have arrived."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while len(self.responses(token)) < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(f"{count} response_url posts did not arrive in {timeout}s")
-                self._changed.wait(left)
-            return self.responses(token)
+        self._until(lambda: len(self.responses(token)) >= count, timeout, "response_url posts")
+        return self.responses(token)
 
     def wait_for_api_calls(self, method: str, count: int, timeout: float = 10.0) -> list[Received]:
         """Block (in a thread other than the server's) until ``count`` ``method`` calls arrived."""
-        deadline = time.monotonic() + timeout
+        self._until(lambda: len(self.api_calls(method)) >= count, timeout, f"{method} calls")
+        return self.api_calls(method)
+
+    def _until(self, ready: Callable[[], bool], timeout: float, what: str) -> None:
         with self._changed:
-            while len(self.api_calls(method)) < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(f"{count} {method} calls did not arrive in {timeout}s")
-                self._changed.wait(left)
-            return self.api_calls(method)
+            if not self._changed.wait_for(ready, timeout):
+                raise TimeoutError(f"the expected {what} did not arrive in {timeout}s")
 
     async def wait_for_responses_async(
         self, count: int, token: str | None = None
