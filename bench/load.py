@@ -207,6 +207,7 @@ class Options:
     app_path: list[str]
     warm_up: bool
     profile_dir: Path | None
+    profile_rate: int
     keep_logs: bool
     extra_env: dict[str, str]
     texts: tuple[str, ...] = IDENTIFIERS
@@ -329,7 +330,7 @@ async def run_once(n: int, options: Options, logdir: Path) -> RunResult:
             if options.warm_up:
                 await warm_up(app_port, recv_port)
             if options.profile_dir is not None:
-                profiler = start_profiler(app, options.profile_dir, n, logdir)
+                profiler = start_profiler(app, options, n, logdir)
             await fire(result, n, app_port, recv_port, options.texts)
             await collect_replies(
                 result, n, recv_port, started + options.time_limit_s, warmed=options.warm_up
@@ -457,11 +458,14 @@ async def collect_counters(
 # --- profiling ----------------------------------------------------------------------------
 
 
-def start_profiler(app: Child, directory: Path, n: int, logdir: Path) -> subprocess.Popen[bytes]:
+def start_profiler(app: Child, options: Options, n: int, logdir: Path) -> subprocess.Popen[bytes]:
     """py-spy record on the app for the burst (``pip install -e '.[bench]'`` brings py-spy)."""
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    directory = options.profile_dir
+    assert directory is not None
     directory.mkdir(parents=True, exist_ok=True)
-    argv = [py_spy, "record", "--pid", str(app.process.pid), "--rate", "100", "--idle"]
+    rate = str(options.profile_rate)
+    argv = [py_spy, "record", "--pid", str(app.process.pid), "--rate", rate, "--idle"]
     argv += ["--format", "raw", "-o", str(directory / f"app-n{n}.folded")]
     with (logdir / "py-spy.log").open("wb") as out:
         profiler = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
@@ -692,6 +696,13 @@ def parse_args(argv: list[str] | None) -> tuple[list[int], Options]:
         "--profile", type=Path, metavar="DIR", help="py-spy flame graph of the app per run"
     )
     parser.add_argument(
+        "--profile-rate",
+        type=int,
+        default=100,
+        metavar="HZ",
+        help="py-spy samples per second (more is finer but slows the app down more)",
+    )
+    parser.add_argument(
         "--app-env",
         action="append",
         default=[],
@@ -719,6 +730,7 @@ def parse_args(argv: list[str] | None) -> tuple[list[int], Options]:
         app_path=[str(Path(p).resolve()) for p in args.app_path],
         warm_up=args.warm_up,
         profile_dir=args.profile,
+        profile_rate=args.profile_rate,
         keep_logs=args.keep_logs,
         extra_env=dict(item.split("=", 1) for item in args.app_env if "=" in item),
         texts=tuple(args.text) if args.text else IDENTIFIERS,
