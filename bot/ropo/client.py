@@ -36,7 +36,7 @@ from bot.ropo.errors import (
     RopoUnavailable,
 )
 from bot.ropo.models import Invoice, JobsResponse
-from bot.ropo.pool import ShardedTransport, environment_proxy
+from bot.ropo.transport import RopoTransport, environment_proxy
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,6 @@ MAX_BACKOFF_S = 4.0
 MAX_RETRY_AFTER_S = 30.0
 # Hundreds of agents may wait on Ropo at once during a rush; a small pool would queue them.
 MAX_CONNECTIONS = 1000
-MAX_KEEPALIVE = 100
 USER_AGENT = f"ropo-invoices-bot/{__version__}"
 RETRYABLE_STATUSES = frozenset({408, 409, 429}) | frozenset(range(500, 600))
 
@@ -80,11 +79,7 @@ class RopoClient:
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/") + "/",
             transport=transport
-            or ShardedTransport(
-                max_connections=MAX_CONNECTIONS,
-                max_keepalive=MAX_KEEPALIVE,
-                proxy=environment_proxy(base_url),
-            ),
+            or RopoTransport(max_connections=MAX_CONNECTIONS, proxy=environment_proxy(base_url)),
             timeout=httpx.Timeout(timeout_s, connect=min(CONNECT_TIMEOUT_S, timeout_s)),
             headers={"Accept": "application/json", "User-Agent": USER_AGENT},
         )

@@ -1,10 +1,136 @@
-"""The sharded Ropo pool: requests spread over shards, and the environment's proxy honoured."""
+"""The Ropo transport over real loopback sockets: errors that say what happened, and proxies."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import httpx
 import pytest
 
-from bot.ropo.pool import ShardedTransport, environment_proxy
+from bot.ropo.sandbox import SandboxState
+from bot.ropo.transport import RopoTransport, environment_proxy
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@asynccontextmanager
+async def raw_server(handler: Handler) -> AsyncIterator[str]:
+    """A TCP server on loopback that answers every connection with ``handler``; its URL."""
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def _post(url: str, *, read_timeout_s: float = 5.0) -> httpx.Response:
+    transport = RopoTransport(max_connections=10)
+    timeout = httpx.Timeout(read_timeout_s, connect=1.0)
+    async with httpx.AsyncClient(transport=transport, timeout=timeout) as client:
+        return await client.post(f"{url}/rest/token", json={"cid": "c"})
+
+
+async def _read_request(reader: asyncio.StreamReader) -> None:
+    await reader.readuntil(b"\r\n\r\n")
+
+
+async def test_a_connection_closed_before_the_answer_is_a_connection_error_not_a_timeout():
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.close()
+
+    async with raw_server(hang_up) as url:
+        with pytest.raises(httpx.TransportError) as caught:
+            await _post(url)
+
+    assert not isinstance(caught.value, httpx.TimeoutException)
+
+
+async def test_a_body_cut_short_is_a_read_error():
+    async def cut_short(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"jobs": [')
+        await writer.drain()
+        writer.close()
+
+    async with raw_server(cut_short) as url:
+        with pytest.raises(httpx.TransportError) as caught:
+            await _post(url)
+
+    assert not isinstance(caught.value, httpx.TimeoutException)
+
+
+async def test_an_answer_that_is_not_http_is_a_protocol_error():
+    async def babble(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    async with raw_server(babble) as url:
+        with pytest.raises(httpx.TransportError) as caught:
+            await _post(url)
+
+    assert not isinstance(caught.value, httpx.TimeoutException)
+
+
+async def test_a_server_that_never_answers_is_a_timeout():
+    async def stall(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        await asyncio.sleep(5)
+
+    async with raw_server(stall) as url:
+        with pytest.raises(httpx.TimeoutException):
+            await _post(url, read_timeout_s=0.2)
+
+
+async def test_the_answer_and_what_was_sent_come_through_whole():
+    seen: list[bytes] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":")[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        )
+        seen.append(head + await reader.readexactly(length))
+        body = b'{"token": "t"}'
+        writer.write(
+            b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        await writer.drain()
+        writer.close()
+
+    async with raw_server(answer) as url:
+        response = await _post(url)
+
+    assert response.status_code == 201
+    assert response.json() == {"token": "t"}
+    assert response.headers["content-type"] == "application/json"
+    assert seen[0].startswith(b"POST /rest/token HTTP/1.1\r\n")
+    assert seen[0].endswith(b'{"cid":"c"}')
+
+
+async def test_requests_go_through_the_proxy_when_one_is_set(
+    ropo_url: str, sandbox: SandboxState
+) -> None:
+    # The sandbox stands in for the proxy: a request that reaches it for a host that does not
+    # exist can only have come through the proxy.
+    proxy = ropo_url.removesuffix("/rest")
+    transport = RopoTransport(max_connections=10, proxy=proxy)
+    async with httpx.AsyncClient(transport=transport) as client:
+        response = await client.post(
+            "http://ropo.invalid/rest/token", json={"cid": "wrong", "apicode": "wrong"}
+        )
+
+    assert response.status_code in (400, 401)
+    assert sandbox.token_requests == 1
 
 
 def test_the_https_proxy_of_the_environment_is_used_for_ropo(monkeypatch: pytest.MonkeyPatch):
@@ -26,15 +152,3 @@ def test_without_proxy_settings_there_is_no_proxy(monkeypatch: pytest.MonkeyPatc
     for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY"):
         monkeypatch.delenv(name, raising=False)
     assert environment_proxy("https://rc.ropo24.fi/rest") is None
-
-
-async def test_every_shard_goes_through_the_proxy():
-    transport = ShardedTransport(
-        max_connections=80, max_keepalive=16, shards=8, proxy="http://proxy.internal:3128"
-    )
-    try:
-        pools = [shard._pool for shard in transport._shards]
-        assert len(pools) == 8
-        assert {type(pool).__name__ for pool in pools} == {"AsyncHTTPProxy"}
-    finally:
-        await transport.aclose()
