@@ -78,8 +78,10 @@ async def look_up_and_respond(
     """Look ``query`` up and post the reply, visible only to the agent, via ``response_url``."""
     with services.unanswered.track():
         await services.pending_acks.idle(MAX_ACK_WAIT_S)  # queued acknowledgements go first
-        outcome = await services.lookup.run(query, who)
-        await send_private(respond, render_outcome(outcome, services, page=page), replace_original)
+        # Rendered at once, so hundreds of replies waiting to be posted in a rush hold their
+        # page of blocks, not every invoice they were rendered from.
+        payload = render_outcome(await services.lookup.run(query, who), services, page=page)
+        await send_private(respond, payload, replace_original)
 
 
 async def send_private(
