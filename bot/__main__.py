@@ -88,10 +88,13 @@ def _serve(settings: Settings, port: int, host: str) -> int:
             "HTTP mode needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET "
             "(or run `python -m bot demo` to try the app without Slack)"
         )
+    from bot.gc_tuning import settle_after_start_up
     from bot.web import create_web_app
 
+    app = create_web_app(settings)
+    settle_after_start_up()  # everything is imported and built: what lives for good
     uvicorn.run(
-        create_web_app(settings),
+        app,
         host=host,
         port=port,
         log_config=None,  # ours, with the redacting filter
@@ -107,6 +110,7 @@ async def _socket(settings: Settings) -> int:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     from bot.app import create_app, create_ropo_client, create_services
+    from bot.gc_tuning import settle_after_start_up
     from bot.slack_http import SlackHttp
     from bot.web import describe
 
@@ -117,6 +121,7 @@ async def _socket(settings: Settings) -> int:
     handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
     await slack_http.start()
     await services.start()
+    settle_after_start_up()
     logger.info("connecting to Slack in Socket Mode; Ropo One: %s", describe(settings))
     try:
         await handler.start_async()
