@@ -15,6 +15,8 @@ import os
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
+from dataclasses import astuple, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,7 @@ from bot.audit import (
     identifier_hash,
 )
 from bot.audit import cli as audit_cli
-from bot.audit.store import read_only, search
+from bot.audit.store import COLUMNS, _insert, connect, create_schema, read_only, search
 from bot.lookup import FailureKind, InvoiceLookup, LookupFailure, LookupResult, Requester, Surface
 from bot.query import Identifier, IdentifierKind, Query
 from bot.redact import HETU_SHAPE
@@ -166,6 +168,38 @@ async def test_concurrent_rows_are_all_stored_in_few_transactions(tmp_path: Path
     await trail.aclose()
     rows = rows_in(tmp_path / "busy.db")
     assert sorted(r.reference for r in rows) == [f"R-{n:06d}" for n in range(1_000)]
+
+
+def test_a_batch_too_big_for_one_statement_is_stored_in_one_transaction(tmp_path: Path) -> None:
+    path = tmp_path / "chunks.db"
+    create_schema(path)
+    row = AuditRow(
+        "2026-11-25T10:00:00+00:00",
+        "T1",
+        "U1",
+        "C1",
+        "command",
+        None,
+        None,
+        None,
+        "refused",
+        "guest",
+        None,
+        None,
+        "R",
+    )
+    rows = [astuple(replace(row, reference=f"R-{n}")) for n in range(7)]
+    with closing(connect(path)) as connection:
+        connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 3 * len(COLUMNS))  # 3 rows
+        _insert(connection, rows)
+        # The last chunk fails (a duplicate of a row stored above it): none of the batch stays.
+        connection.execute("CREATE UNIQUE INDEX one_reference ON lookups (reference)")
+        with pytest.raises(sqlite3.IntegrityError):
+            _insert(
+                connection,
+                [astuple(replace(row, reference=f"R-X{n}")) for n in range(6)] + rows[:1],
+            )
+    assert sorted(r.reference for r in rows_in(path)) == [f"R-{n}" for n in range(7)]
 
 
 async def test_close_stores_what_is_queued_and_later_rows_fail(tmp_path: Path) -> None:

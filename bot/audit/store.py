@@ -93,6 +93,7 @@ def _insert_rows(count: int) -> str:
     One statement per batch, not one per row: sqlite3 lets go of the GIL around every
     statement it steps, and while the event loop is busy each re-acquisition can wait a whole
     switch interval (5 ms), so executemany() of 100 rows took ~200 ms under load (bench/).
+    A single statement is also atomic on its own, so a batch needs no BEGIN and COMMIT.
     """
     return (
         f"INSERT INTO lookups ({', '.join(COLUMNS)}) "  # noqa: S608 - this module's own columns
@@ -100,8 +101,9 @@ def _insert_rows(count: int) -> str:
     )
 
 
-# SQLite before 3.32 allows 999 parameters in one statement.
-_ROWS_PER_STATEMENT = 999 // len(COLUMNS)
+def _rows_per_statement(connection: sqlite3.Connection) -> int:
+    """How many rows one INSERT may carry: SQLite caps a statement's parameters."""
+    return connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(COLUMNS)
 
 
 def connect(path: Path | str) -> sqlite3.Connection:
@@ -200,36 +202,51 @@ class AuditStore:
         try:
             if connection is None:
                 raise sqlite3.OperationalError("the audit database could not be opened")
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                rows = [astuple(row) for row, _, _ in pending]
-                for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-                    chunk = rows[start : start + _ROWS_PER_STATEMENT]
-                    values = [value for row in chunk for value in row]
-                    connection.execute(_insert_rows(len(chunk)), values)
-                connection.execute("COMMIT")
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
+            _insert(connection, [astuple(row) for row, _, _ in pending])
             self.transactions += 1
         except Exception as exc:
             logger.exception(
                 "AUDIT FAILURE: %d audit rows could not be written to %s", len(pending), self.path
             )
             error = exc
+        waiting: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
         for _, loop, done in pending:
-            _resolve(loop, done, error)
+            waiting.setdefault(loop, []).append(done)
+        for loop, futures in waiting.items():
+            _resolve(loop, futures, error)
         return running
 
 
-def _resolve(loop: asyncio.AbstractEventLoop, done: asyncio.Future[None], error: Exception | None):
+def _insert(connection: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
+    """Store ``rows`` in one transaction: a single statement when they fit in one."""
+    per_statement = _rows_per_statement(connection)
+    if len(rows) <= per_statement:
+        connection.execute(_insert_rows(len(rows)), [value for row in rows for value in row])
+        return
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            connection.execute(_insert_rows(len(chunk)), [value for row in chunk for value in row])
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+
+
+def _resolve(
+    loop: asyncio.AbstractEventLoop, futures: list[asyncio.Future[None]], error: Exception | None
+) -> None:
+    """Settle a batch's futures on their loop, with one wake-up of that loop."""
+
     def settle() -> None:
-        if done.done():
-            return
-        if error is None:
-            done.set_result(None)
-        else:
-            done.set_exception(AuditWriteError(f"the audit row was not stored: {error}"))
+        for done in futures:
+            if done.done():
+                continue
+            if error is None:
+                done.set_result(None)
+            else:
+                done.set_exception(AuditWriteError(f"the audit row was not stored: {error}"))
 
     with contextlib.suppress(RuntimeError):  # the caller's loop has closed: nobody waits
         loop.call_soon_threadsafe(settle)
