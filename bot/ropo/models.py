@@ -41,6 +41,11 @@ _URGENCY = {
     InvoiceStatus.PAID: 5,
 }
 
+# Looked up rather than InvoiceStatus(text): calling an Enum class is slow, and a miss is
+# just UNKNOWN rather than an exception to catch.
+_STATUS_BY_TEXT = {status.value: status for status in InvoiceStatus}
+_TRUE_FLAGS = frozenset({"1", "true", "yes"})
+
 
 class Invoice(BaseModel):
     """One job (invoice) of an end customer, as ``findbyendcustomer`` describes it."""
@@ -78,6 +83,11 @@ class Invoice(BaseModel):
     @field_validator("original_invoice_date", mode="before")
     @classmethod
     def _lenient_date(cls, value: Any) -> date | None:
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value)  # the usual "YYYY-MM-DD"
+            except ValueError:
+                pass  # padded, with a time part, or garbage: the general rule below decides
         if value in (None, ""):
             return None
         if isinstance(value, datetime):
@@ -92,25 +102,26 @@ class Invoice(BaseModel):
     @field_validator("status", mode="before")
     @classmethod
     def _lenient_status(cls, value: Any) -> InvoiceStatus:
-        try:
-            return InvoiceStatus(str(value).strip().lower())
-        except ValueError:
-            return InvoiceStatus.UNKNOWN
+        # `or`, not a get() default: on Python 3.11 reading an Enum member costs more than a lookup.
+        return _STATUS_BY_TEXT.get(str(value).strip().lower()) or InvoiceStatus.UNKNOWN
 
     @field_validator("open_amount", mode="before")
     @classmethod
-    def _amount_or_zero(cls, value: Any) -> Any:
-        return Decimal(0) if value in (None, "") else _decimal(value)
+    def _amount_or_zero(cls, value: Any) -> Decimal:
+        amount = _amount(value)
+        return Decimal(0) if amount is None else amount
 
     @field_validator("group_total_payable", mode="before")
     @classmethod
-    def _optional_amount(cls, value: Any) -> Any:
-        return None if value in (None, "") else _decimal(value)
+    def _optional_amount(cls, value: Any) -> Decimal | None:
+        return _amount(value)
 
     @field_validator("group_job", mode="before")
     @classmethod
     def _flag(cls, value: Any) -> bool:
-        return str(value).strip().lower() in {"1", "true", "yes"}
+        if type(value) is int:  # Ropo's usual 0 or 1, without a detour through text
+            return value == 1
+        return str(value).strip().lower() in _TRUE_FLAGS
 
     @field_validator("group_invoice_numbers", mode="before")
     @classmethod
@@ -143,14 +154,23 @@ class JobsResponse(BaseModel):
         return () if value is None else value
 
 
-def _decimal(value: Any) -> Decimal:
-    # A float that reached us (Python-side construction) goes through repr, so 12.1 stays 12.1.
-    try:
-        if isinstance(value, float):
-            return Decimal(repr(value))
-        amount = Decimal(str(value).strip().replace(",", "."))
-    except InvalidOperation:
-        raise ValueError("not an amount") from None  # pydantic turns ValueError into a failure
+def _amount(value: Any) -> Decimal | None:
+    """An exact, finite amount, or ``None`` for a blank one; ``ValueError`` if it is neither."""
+    # Checked first: json.loads(parse_float=Decimal) already made most amounts Decimals, and
+    # comparing a Decimal with None or "" is slow (it consults the numbers ABCs).
+    if isinstance(value, Decimal):
+        amount = value
+    elif value is None or value == "":
+        return None
+    elif type(value) is int:  # a JSON integer; bool is not an amount and fails below
+        amount = Decimal(value)
+    elif isinstance(value, float):  # Python-side construction: repr keeps 12.1 as 12.1
+        amount = Decimal(repr(value))
+    else:
+        try:
+            amount = Decimal(str(value).strip().replace(",", "."))
+        except InvalidOperation:
+            raise ValueError("not an amount") from None  # pydantic turns it into a failure
     if not amount.is_finite():
         raise ValueError("not a finite amount")
     return amount

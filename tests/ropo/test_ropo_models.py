@@ -49,6 +49,9 @@ def test_unknown_fields_are_ignored() -> None:
         ("due", InvoiceStatus.DUE),
         ("DUE", InvoiceStatus.DUE),
         (" Due ", InvoiceStatus.DUE),
+        (" ColLection\n", InvoiceStatus.COLLECTION),
+        (InvoiceStatus.PAID, InvoiceStatus.PAID),
+        ("unknown", InvoiceStatus.UNKNOWN),
         ("collection", InvoiceStatus.COLLECTION),
         ("Reminder", InvoiceStatus.REMINDER),
         ("invoicing", InvoiceStatus.INVOICING),
@@ -89,6 +92,7 @@ def test_urgency_orders_collection_first_and_paid_last() -> None:
         (12.1, "12.1"),
         (0.1, "0.1"),
         (Decimal("57.35"), "57.35"),
+        (Decimal("10.0"), "10.0"),
         (None, "0"),
         ("", "0"),
     ],
@@ -100,7 +104,10 @@ def test_open_amount_becomes_an_exact_decimal(raw: object, text: str) -> None:
     assert str(amount) == text
 
 
-@pytest.mark.parametrize(("raw", "text"), [("310.45", "310.45"), (310, "310"), (97.2, "97.2")])
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [("310.45", "310.45"), (310, "310"), (97.2, "97.2"), (Decimal("97.20"), "97.20")],
+)
 def test_group_total_payable_becomes_an_exact_decimal(raw: object, text: str) -> None:
     total = _invoice(group_total_payable=raw).group_total_payable
 
@@ -113,14 +120,18 @@ def test_a_missing_group_total_stays_none(raw: object) -> None:
     assert _invoice(group_total_payable=raw).group_total_payable is None
 
 
-@pytest.mark.parametrize("raw", ["NaN", "Infinity", float("inf")])
-def test_a_non_finite_amount_is_a_validation_error(raw: object) -> None:
+@pytest.mark.parametrize(
+    "raw",
+    ["NaN", "Infinity", float("inf"), Decimal("NaN"), Decimal("-Infinity"), Decimal("sNaN")],
+)
+@pytest.mark.parametrize("field", ["open_amount", "group_total_payable"])
+def test_a_non_finite_amount_is_a_validation_error(field: str, raw: object) -> None:
     with pytest.raises(ValidationError):
-        _invoice(open_amount=raw)
+        _invoice(**{field: raw})
 
 
-@pytest.mark.parametrize("raw", ["n/a", "1,234.50", "12 EUR"])
-def test_an_amount_that_is_not_a_number_is_a_validation_error(raw: str) -> None:
+@pytest.mark.parametrize("raw", ["n/a", "1,234.50", "12 EUR", True])
+def test_an_amount_that_is_not_a_number_is_a_validation_error(raw: object) -> None:
     with pytest.raises(ValidationError):
         _invoice(open_amount=raw)
 
@@ -132,6 +143,7 @@ def test_an_amount_that_is_not_a_number_is_a_validation_error(raw: str) -> None:
         ("2025-01-31T10:00:00", date(2025, 1, 31)),
         ("2025-01-31T10:00:00+02:00", date(2025, 1, 31)),
         (" 2025-01-31 ", date(2025, 1, 31)),
+        (" 20250131 ", date(2025, 1, 31)),
         ("31.01.2025", None),
         ("2025-02-30", None),
         ("soon", None),
@@ -151,6 +163,7 @@ def test_dates_are_read_leniently_and_garbage_is_none(raw: object, day: date | N
         (True, True),
         ("true", True),
         (0, False),
+        (2, False),
         ("0", False),
         (False, False),
         (None, False),
