@@ -6,18 +6,14 @@ Everything here is pure: the same input always gives the same dict, with no I/O.
 from __future__ import annotations
 
 import calendar
-import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from babel import Locale
-from babel.numbers import format_currency
-
 from bot import ids
+from bot.blocks.money import UNKNOWN
 from bot.ropo.models import InvoiceStatus
 from bot.settings import RopoEnvironment
 
@@ -31,7 +27,6 @@ LABEL_INCLUDE_PAID = "Include paid invoices"
 ELLIPSIS = "…"
 USAGE = f"{ids.COMMAND} <HETU or customer number> [all]"
 ONLY_YOU = "Only you can see this."
-UNKNOWN = "unknown"
 
 # Longest raw text taken from Ropo or the agent into one spot of a message. Applied before
 # escaping, which can grow a text fivefold (``&`` -> ``&amp;``), so the limits below hold.
@@ -160,19 +155,6 @@ def slack_date(day: date | None) -> str:
         return UNKNOWN
     epoch = calendar.timegm(day.timetuple()) + _NOON_S
     return f"<!date^{epoch}^{{date_short}}|{day.isoformat()}>"
-
-
-@functools.lru_cache(maxsize=16)
-def _locale(name: str) -> Locale:
-    # Parsing a locale loads CLDR data: far slower than the formatting itself.
-    return Locale.parse(name)
-
-
-def format_amount(amount: Decimal | None, currency: str, locale: str) -> str:
-    """``412,80 €``-style money in ``locale``'s conventions, or ``unknown``."""
-    if amount is None or not amount.is_finite():
-        return UNKNOWN
-    return format_currency(amount, currency, locale=_locale(locale))
 
 
 # --- blocks -------------------------------------------------------------------------------

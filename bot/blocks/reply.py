@@ -24,7 +24,6 @@ from bot.blocks.common import (
     divider,
     escape_mrkdwn,
     footer,
-    format_amount,
     join_limited,
     message,
     plain_text,
@@ -34,6 +33,7 @@ from bot.blocks.common import (
     status_legend,
     truncate,
 )
+from bot.blocks.money import format_amount
 from bot.lookup import PAGE_SIZE, FailureKind, LookupFailure, LookupResult
 from bot.query import PAID_FLAGS, Refusal, RefusalReason
 from bot.redact import redact

@@ -18,12 +18,12 @@ from bot.blocks.common import (
     code,
     context,
     escape_mrkdwn,
-    format_amount,
     join_limited,
     section,
     slack_date,
     truncate,
 )
+from bot.blocks.money import format_amount
 from bot.ropo.models import InvoiceStatus
 from bot.settings import RopoEnvironment
 
