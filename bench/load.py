@@ -603,9 +603,14 @@ def report(results: list[RunResult], pure: dict[str, float], options: Options) -
     answered = lambda r: [b for _, b in r.lookup_times]  # noqa: E731
     row("  Ropo asked p50", col(lambda r: since_go(r, asked(r), 50)))
     row("  Ropo asked, last", col(lambda r: since_go(r, asked(r), 100)))
+    row("  Ropo answered p50", col(lambda r: since_go(r, answered(r), 50)))
     row("  Ropo answered, last", col(lambda r: since_go(r, answered(r), 100)))
     row("  reply arrived p50", col(lambda r: since_go(r, r.replied_at, 50)))
     row("  reply arrived, last", col(lambda r: since_go(r, r.replied_at, 100)))
+    row(
+        "Ropo's own time per lookup, max",  # the latency asked for, plus the stand-in's own lag
+        col(lambda r: ms(max((b - a for a, b in r.lookup_times), default=None))),
+    )
     row("replies failed (error reply)", col(lambda r: str(r.failed_replies)))
     row("replies missing", col(lambda r: str(r.missing_replies)))
     row("token requests (Ropo saw)", col(lambda r: str(r.token_requests)))
