@@ -21,6 +21,10 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient, WebhookResponse
 
 SLACK_TIMEOUT_S = 30  # slack_sdk's own default for one call
 MAX_CONNECTIONS = 1000
+# Per host (the replies' hooks.slack.com, the Web API's slack.com): in a rush, replies wait
+# briefly for one of these warm connections instead of each opening (and TLS-handshaking)
+# its own; bench/ measured 0.43 ms of CPU per reply uncapped, 0.23 ms with 100.
+MAX_CONNECTIONS_PER_HOST = 100
 
 
 class SessionRespond(AsyncRespond):
@@ -59,7 +63,9 @@ class SlackHttp:
         """Open the session (on the running event loop) and give it to every attached client."""
         self._session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=SLACK_TIMEOUT_S),
-            connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS, limit_per_host=0),
+            connector=aiohttp.TCPConnector(
+                limit=MAX_CONNECTIONS, limit_per_host=MAX_CONNECTIONS_PER_HOST
+            ),
         )
         for client in self._clients:
             client.session = self._session
