@@ -28,17 +28,25 @@ class InFlight:
         """How many are under way now."""
         return self._count
 
+    def begin(self) -> None:
+        """Count one more; :meth:`end` it when it is done."""
+        self._count += 1
+        self._none.clear()
+
+    def end(self) -> None:
+        """Count one fewer."""
+        self._count -= 1
+        if not self._count:
+            self._none.set()
+
     @contextmanager
     def track(self) -> Iterator[None]:
         """Count one for the duration of the ``with`` block."""
-        self._count += 1
-        self._none.clear()
+        self.begin()
         try:
             yield
         finally:
-            self._count -= 1
-            if not self._count:
-                self._none.set()
+            self.end()
 
     async def idle(self, max_wait_s: float) -> bool:
         """Return once none are under way (True), or after ``max_wait_s`` at the latest."""

@@ -12,9 +12,8 @@ request not acknowledged within 3 seconds and either can take longer than that.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,8 +116,6 @@ class AccessGate(AsyncMiddleware):
 
     def __init__(self, services: Services) -> None:
         self._services = services
-        # Refusals being shown and audited: the event loop holds a task only weakly.
-        self._background: set[asyncio.Task[None]] = set()
 
     async def async_process(
         self,
@@ -172,29 +169,14 @@ class AccessGate(AsyncMiddleware):
         body = req.body
         ack = _acknowledgement(body, refusal)
         if ack is None:  # shown by a Slack call: first, as a trigger_id expires in 3 seconds
-            self._in_background(
+            self._services.after_ack(
                 _deliver(req.context, body, refusal), f"refusal {reference}: delivery"
             )
             ack = BoltResponse(status=200, body="")
-        self._in_background(
+        self._services.after_ack(
             self._audit(body, who, reason, reference), f"refusal {reference}: audit"
         )
         return ack
-
-    def _in_background(self, work: Coroutine[Any, Any, None], what: str) -> None:
-        """Run ``work`` after the acknowledgement has gone; log, never raise, if it fails."""
-        task = asyncio.create_task(self._guarded(work, what))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _guarded(self, work: Coroutine[Any, Any, None], what: str) -> None:
-        # Counted as unanswered, so a shutdown waits for it while Slack and the audit trail
-        # are still open.
-        with self._services.unanswered.track():
-            try:
-                await work
-            except Exception:
-                logger.exception("%s failed", what)
 
     async def _audit(
         self, body: dict[str, Any], who: Requester, reason: str, reference: str

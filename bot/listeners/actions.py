@@ -57,12 +57,18 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         who = requester(body, Surface.BUTTON)
         if view_id is not None:
-            await look_up_and_update_view(
-                services, client, context.query, who, view_id, page=context.page
+            services.after_ack(
+                look_up_and_update_view(
+                    services, client, context.query, who, view_id, page=context.page
+                ),
+                "lookup",
             )
         elif respond is not None:
-            await look_up_and_respond(
-                services, context.query, who, respond, page=context.page, replace_original=True
+            services.after_ack(
+                look_up_and_respond(
+                    services, context.query, who, respond, page=context.page, replace_original=True
+                ),
+                "lookup",
             )
 
     for action_id in (ids.ACTION_PAGE_PREVIOUS, ids.ACTION_PAGE_NEXT, ids.ACTION_TOGGLE_PAID):

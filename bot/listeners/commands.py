@@ -30,4 +30,5 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(**render_refusal(parsed, services.environment))
             return
         await ack()
-        await look_up_and_respond(services, parsed, requester(command, Surface.COMMAND), respond)
+        who = requester(command, Surface.COMMAND)
+        services.after_ack(look_up_and_respond(services, parsed, who, respond), "lookup")

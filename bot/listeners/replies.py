@@ -3,6 +3,7 @@
 A reply goes to the agent alone: as an ephemeral message through ``response_url``, or into
 a modal only they see (``views.open`` / ``views.update``). Slack refusing either is logged
 and, where another private channel to the agent exists, explained there; it never raises.
+Listeners run these after their acknowledgement through ``services.after_ack``.
 """
 
 from __future__ import annotations
@@ -76,12 +77,11 @@ async def look_up_and_respond(
     replace_original: bool = False,
 ) -> None:
     """Look ``query`` up and post the reply, visible only to the agent, via ``response_url``."""
-    with services.unanswered.track():
-        await services.pending_acks.idle(MAX_ACK_WAIT_S)  # queued acknowledgements go first
-        # Rendered at once, so hundreds of replies waiting to be posted in a rush hold their
-        # page of blocks, not every invoice they were rendered from.
-        payload = render_outcome(await services.lookup.run(query, who), services, page=page)
-        await send_private(respond, payload, replace_original)
+    await services.pending_acks.idle(MAX_ACK_WAIT_S)  # queued acknowledgements go first
+    # Rendered at once, so hundreds of replies waiting to be posted in a rush hold their
+    # page of blocks, not every invoice they were rendered from.
+    payload = render_outcome(await services.lookup.run(query, who), services, page=page)
+    await send_private(respond, payload, replace_original)
 
 
 async def send_private(
@@ -122,24 +122,23 @@ async def look_up_and_update_view(
     page: int = 0,
 ) -> None:
     """Look ``query`` up and show the reply in the agent's open modal ``view_id``."""
-    with services.unanswered.track():
-        await services.pending_acks.idle(MAX_ACK_WAIT_S)  # queued acknowledgements go first
-        outcome = await services.lookup.run(query, who)
-        try:
-            view = render_result_view(render_outcome(outcome, services, page=page))
-        except Exception:
-            # A bug of ours must not leave the modal on "Looking up…" for good.
-            logger.exception("lookup %s: its result could not be rendered", outcome.reference)
-            view = None
-        error = "render_failed" if view is None else await _update_view(client, view_id, view)
-        if error in _REFUSED_VIEW:
-            # Slack refused the result itself, or it could not be built: a bug of ours, so say
-            # so in its place rather than leave the modal on "Looking up…". (A closed modal
-            # needs nothing more.)
-            reference = new_reference()
-            logger.error("lookup %s: no result shown, reference %s", outcome.reference, reference)
-            fallback = with_lookup_another(render_unexpected_error(reference, services.environment))
-            await _update_view(client, view_id, render_result_view(fallback))
+    await services.pending_acks.idle(MAX_ACK_WAIT_S)  # queued acknowledgements go first
+    outcome = await services.lookup.run(query, who)
+    try:
+        view = render_result_view(render_outcome(outcome, services, page=page))
+    except Exception:
+        # A bug of ours must not leave the modal on "Looking up…" for good.
+        logger.exception("lookup %s: its result could not be rendered", outcome.reference)
+        view = None
+    error = "render_failed" if view is None else await _update_view(client, view_id, view)
+    if error in _REFUSED_VIEW:
+        # Slack refused the result itself, or it could not be built: a bug of ours, so say
+        # so in its place rather than leave the modal on "Looking up…". (A closed modal
+        # needs nothing more.)
+        reference = new_reference()
+        logger.error("lookup %s: no result shown, reference %s", outcome.reference, reference)
+        fallback = with_lookup_another(render_unexpected_error(reference, services.environment))
+        await _update_view(client, view_id, render_result_view(fallback))
 
 
 async def open_view(client: AsyncWebClient, trigger_id: str, view: dict[str, Any]) -> str | None:

@@ -65,9 +65,9 @@ def register(app: AsyncApp, services: Services) -> None:
         loading = render_loading_view(query.identifier, services.environment)
         view_id = await open_view(client, trigger_id, loading)
         if view_id is None:  # no modal: the answer still reaches only the agent, ephemerally
-            await look_up_and_respond(services, query, who, respond)
+            services.after_ack(look_up_and_respond(services, query, who, respond), "lookup")
             return
-        await look_up_and_update_view(services, client, query, who, view_id)
+        services.after_ack(look_up_and_update_view(services, client, query, who, view_id), "lookup")
 
     @app.action(ids.ACTION_CHOOSE_IDENTIFIER)
     async def choose_identifier(
@@ -86,7 +86,9 @@ def register(app: AsyncApp, services: Services) -> None:
         loading = render_loading_view(context.query.identifier, services.environment)
         await update_view(client, view_id, loading)
         who = requester(body, Surface.MESSAGE_SHORTCUT)
-        await look_up_and_update_view(services, client, context.query, who, view_id)
+        services.after_ack(
+            look_up_and_update_view(services, client, context.query, who, view_id), "lookup"
+        )
 
     @app.global_shortcut(ids.SHORTCUT_LOOK_UP)
     async def look_up(ack: AsyncAck, shortcut: dict[str, Any], client: AsyncWebClient) -> None:

@@ -36,4 +36,6 @@ def register(app: AsyncApp, services: Services) -> None:
         )
         query = Query(identifier, include_paid=include_paid)
         who = requester(body, Surface.MODAL)
-        await look_up_and_update_view(services, client, query, who, view["id"])
+        services.after_ack(
+            look_up_and_update_view(services, client, query, who, view["id"]), "lookup"
+        )
