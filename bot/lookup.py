@@ -106,10 +106,13 @@ class LookupFailure:
     reference: str
 
 
+_REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # 32: no 0/O or 1/I to misread
+
+
 def new_reference() -> str:
     """A short id an agent can quote to support, e.g. ``R-7K2QF9``; it is in the log line too."""
-    alphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I to misread
-    return "R-" + "".join(secrets.choice(alphabet) for _ in range(6))
+    bits = secrets.randbits(30)  # one read of the OS's randomness, not one per character
+    return "R-" + "".join(_REFERENCE_ALPHABET[(bits >> (5 * i)) & 31] for i in range(6))
 
 
 def sort_invoices(invoices: tuple[Invoice, ...]) -> tuple[Invoice, ...]:
