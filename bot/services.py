@@ -60,13 +60,14 @@ class Services:
         """
         await self.access.start()
 
-    def after_ack(self, work: Coroutine[Any, Any, None], what: str) -> None:
+    def after_ack(self, work: Coroutine[Any, Any, object], what: str) -> None:
         """Go on with ``work`` in a task of its own, once the listener has acknowledged.
 
-        Bolt keeps a request, its context and a Web API client of its own alive for as long
-        as the listener runs; a listener that awaited its lookup kept them until the answer
-        was posted (~9 MB at 800 lookups in flight, bench/). The work is counted as
-        unanswered, so a shutdown waits for it; if it fails, that is logged, never raised.
+        Every listener acknowledges and hands what follows (Slack calls, lookups) to this:
+        Bolt keeps the request, its context and a Web API client of its own alive for as
+        long as the listener runs (~9 MB at 800 lookups in flight, bench/). The work is
+        counted as unanswered, so a shutdown waits for it; if it fails, that is logged, never
+        raised: telling the agent is the work's own business.
         """
         task = asyncio.create_task(self._guarded(work, what))
         self.unanswered.begin()  # now, not when the task first runs: a shutdown may come first
@@ -78,7 +79,7 @@ class Services:
         self.unanswered.end()
 
     @staticmethod
-    async def _guarded(work: Coroutine[Any, Any, None], what: str) -> None:
+    async def _guarded(work: Coroutine[Any, Any, object], what: str) -> None:
         try:
             await work
         except Exception:

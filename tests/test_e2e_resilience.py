@@ -41,6 +41,21 @@ def test_a_result_that_cannot_be_rendered_does_not_leave_the_modal_looking_up(
     assert "Reference" in shown
 
 
+def test_a_result_that_cannot_be_rendered_still_gets_the_agent_an_answer(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+):
+    def broken(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        raise RuntimeError("a bug in rendering")
+
+    monkeypatch.setattr(replies, "render_outcome", broken)
+    response, token = stack.command("C-1001")
+    assert response.status_code == 200
+    reply = stack.reply(token)
+    assert reply["response_type"] == "ephemeral"
+    assert "Something went wrong in the app" in json.dumps(reply)
+    assert "Reference" in json.dumps(reply)
+
+
 def test_a_lookup_acknowledged_before_a_shutdown_is_still_answered():
     with serve_stack() as servers, open_stack(servers) as stack:
         stack.ropo.latency_s = 1.0  # Ropo is slow; the deploy comes meanwhile

@@ -44,32 +44,10 @@ def register(app: AsyncApp, services: Services) -> None:
         client: AsyncWebClient,
         respond: AsyncRespond | None,
     ) -> None:
-        """Ack; open the button's sealed context; look up again and replace the reply."""
+        """Ack; then open the button's sealed context, look up again and replace the reply."""
         await ack()
-        view_id = modal_view_id(body)
-        try:
-            context = services.sealer.open(action.get("value", ""))
-        except ContextError:
-            if view_id is not None:
-                await update_view(client, view_id, render_expired_view(services.environment))
-            elif respond is not None:
-                await send_private(respond, render_expired_context(services.environment), True)
-            return
-        who = requester(body, Surface.BUTTON)
-        if view_id is not None:
-            services.after_ack(
-                look_up_and_update_view(
-                    services, client, context.query, who, view_id, page=context.page
-                ),
-                "lookup",
-            )
-        elif respond is not None:
-            services.after_ack(
-                look_up_and_respond(
-                    services, context.query, who, respond, page=context.page, replace_original=True
-                ),
-                "lookup",
-            )
+        value = action.get("value", "")
+        services.after_ack(_repeat_lookup(services, value, body, client, respond), "button")
 
     for action_id in (ids.ACTION_PAGE_PREVIOUS, ids.ACTION_PAGE_NEXT, ids.ACTION_TOGGLE_PAID):
         app.action(action_id)(repeat_lookup)
@@ -77,14 +55,43 @@ def register(app: AsyncApp, services: Services) -> None:
     async def show_lookup_form(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond | None
     ) -> None:
-        """Ack; bring up the lookup form: in place in a modal, else in a new one."""
+        """Ack; then bring up the lookup form: in place in a modal, else in a new one."""
         await ack()
         form = render_lookup_form(services.environment)
         view_id = modal_view_id(body)
         if view_id is not None:
-            await update_view(client, view_id, form)
+            services.after_ack(update_view(client, view_id, form), "lookup form")
         else:
-            await open_view_or_explain(services, client, body.get("trigger_id", ""), form, respond)
+            trigger_id = body.get("trigger_id", "")
+            opening = open_view_or_explain(services, client, trigger_id, form, respond)
+            services.after_ack(opening, "lookup form")
 
     for action_id in (ids.ACTION_LOOKUP_ANOTHER, ids.ACTION_OPEN_LOOKUP_FORM):
         app.action(action_id)(show_lookup_form)
+
+
+async def _repeat_lookup(
+    services: Services,
+    value: str,
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond | None,
+) -> None:
+    view_id = modal_view_id(body)
+    try:
+        context = services.sealer.open(value)
+    except ContextError:
+        if view_id is not None:
+            await update_view(client, view_id, render_expired_view(services.environment))
+        elif respond is not None:
+            await send_private(respond, render_expired_context(services.environment), True)
+        return
+    who = requester(body, Surface.BUTTON)
+    if view_id is not None:
+        await look_up_and_update_view(
+            services, client, context.query, who, view_id, page=context.page
+        )
+    elif respond is not None:
+        await look_up_and_respond(
+            services, context.query, who, respond, page=context.page, replace_original=True
+        )

@@ -32,6 +32,5 @@ def register(app: AsyncApp, services: Services) -> None:
             exc_info=error,
         )
         if context.respond is not None:
-            await send_private(
-                context.respond, render_unexpected_error(reference, services.environment)
-            )
+            apology = render_unexpected_error(reference, services.environment)
+            services.after_ack(send_private(context.respond, apology), "apology")

@@ -28,8 +28,15 @@ def register(app: AsyncApp, services: Services) -> None:
         """
         if event.get("tab") != HOME_TAB or not event.get("user"):
             return
-        decision = await services.access.decide_user(body.get("team_id"), event["user"])
-        home = render_home(
-            services.environment, allowed=decision.allowed, access_message=decision.message or None
-        )
-        await publish_home(client, event["user"], home)
+        publishing = _publish(services, client, body.get("team_id"), event["user"])
+        services.after_ack(publishing, "home tab")
+
+
+async def _publish(
+    services: Services, client: AsyncWebClient, team_id: str | None, user_id: str
+) -> None:
+    decision = await services.access.decide_user(team_id, user_id)
+    home = render_home(
+        services.environment, allowed=decision.allowed, access_message=decision.message or None
+    )
+    await publish_home(client, user_id, home)

@@ -78,9 +78,19 @@ async def look_up_and_respond(
 ) -> None:
     """Look ``query`` up and post the reply, visible only to the agent, via ``response_url``."""
     await services.pending_acks.idle(MAX_ACK_WAIT_S)  # queued acknowledgements go first
-    # Rendered at once, so hundreds of replies waiting to be posted in a rush hold their
-    # page of blocks, not every invoice they were rendered from.
-    payload = render_outcome(await services.lookup.run(query, who), services, page=page)
+    outcome = await services.lookup.run(query, who)
+    try:
+        # Rendered at once, so hundreds of replies waiting to be posted in a rush hold their
+        # page of blocks, not every invoice they were rendered from.
+        payload = render_outcome(outcome, services, page=page)
+    except Exception:
+        # A bug of ours: the agent still hears that the lookup failed, and what to quote.
+        reference = new_reference()
+        logger.exception(
+            "lookup %s: no reply could be rendered, reference %s", outcome.reference, reference
+        )
+        payload = with_lookup_another(render_unexpected_error(reference, services.environment))
+    del outcome  # not held while the reply waits for its turn to be posted
     await send_private(respond, payload, replace_original)
 
 

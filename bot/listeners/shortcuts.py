@@ -46,57 +46,68 @@ def register(app: AsyncApp, services: Services) -> None:
     async def find_in_message(
         ack: AsyncAck, shortcut: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
-        """Ack; find identifiers in the message; look up the one found, or ask which, or ask."""
+        """Ack; then look up the one identifier in the message, or ask which, or ask for one."""
         await ack()
-        found = find_identifiers(message_text(shortcut.get("message") or {}))
-        trigger_id = shortcut.get("trigger_id", "")
-        if not found:
-            form = render_lookup_form(services.environment, notice=NOTHING_FOUND_NOTICE)
-            await open_view_or_explain(services, client, trigger_id, form, respond)
-            return
-        if len(found) > 1:
-            chooser = render_choose_identifier(
-                found, button_value=_sealed(services), environment=services.environment
-            )
-            await open_view_or_explain(services, client, trigger_id, chooser, respond)
-            return
-        query = Query(found[0])
-        who = requester(shortcut, Surface.MESSAGE_SHORTCUT)
-        loading = render_loading_view(query.identifier, services.environment)
-        view_id = await open_view(client, trigger_id, loading)
-        if view_id is None:  # no modal: the answer still reaches only the agent, ephemerally
-            services.after_ack(look_up_and_respond(services, query, who, respond), "lookup")
-            return
-        services.after_ack(look_up_and_update_view(services, client, query, who, view_id), "lookup")
+        services.after_ack(_find_in_message(services, shortcut, client, respond), "shortcut")
 
     @app.action(ids.ACTION_CHOOSE_IDENTIFIER)
     async def choose_identifier(
         ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        """Ack; show "Looking up…" in the chooser's modal, then the chosen customer's invoices."""
+        """Ack; then show "Looking up…" in the chooser's modal, then the customer's invoices."""
         await ack()
         view_id = modal_view_id(body)
         if view_id is None:
             return  # the chooser only ever lives in a modal
-        try:
-            context = services.sealer.open(action.get("value", ""))
-        except ContextError:
-            await update_view(client, view_id, render_expired_view(services.environment))
-            return
-        loading = render_loading_view(context.query.identifier, services.environment)
-        await update_view(client, view_id, loading)
-        who = requester(body, Surface.MESSAGE_SHORTCUT)
-        services.after_ack(
-            look_up_and_update_view(services, client, context.query, who, view_id), "lookup"
-        )
+        value = action.get("value", "")
+        services.after_ack(_look_up_chosen(services, value, body, client, view_id), "choice")
 
     @app.global_shortcut(ids.SHORTCUT_LOOK_UP)
     async def look_up(ack: AsyncAck, shortcut: dict[str, Any], client: AsyncWebClient) -> None:
-        """Ack; open the lookup form."""
+        """Ack; then open the lookup form."""
         await ack()
         form = render_lookup_form(services.environment)
         # No response_url comes with a global shortcut: a refusal can only be logged.
-        await open_view(client, shortcut.get("trigger_id", ""), form)
+        services.after_ack(open_view(client, shortcut.get("trigger_id", ""), form), "lookup form")
+
+
+async def _find_in_message(
+    services: Services, shortcut: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+) -> None:
+    found = find_identifiers(message_text(shortcut.get("message") or {}))
+    trigger_id = shortcut.get("trigger_id", "")
+    if not found:
+        form = render_lookup_form(services.environment, notice=NOTHING_FOUND_NOTICE)
+        await open_view_or_explain(services, client, trigger_id, form, respond)
+        return
+    if len(found) > 1:
+        chooser = render_choose_identifier(
+            found, button_value=_sealed(services), environment=services.environment
+        )
+        await open_view_or_explain(services, client, trigger_id, chooser, respond)
+        return
+    query = Query(found[0])
+    who = requester(shortcut, Surface.MESSAGE_SHORTCUT)
+    loading = render_loading_view(query.identifier, services.environment)
+    view_id = await open_view(client, trigger_id, loading)
+    if view_id is None:  # no modal: the answer still reaches only the agent, ephemerally
+        await look_up_and_respond(services, query, who, respond)
+        return
+    await look_up_and_update_view(services, client, query, who, view_id)
+
+
+async def _look_up_chosen(
+    services: Services, value: str, body: dict[str, Any], client: AsyncWebClient, view_id: str
+) -> None:
+    try:
+        context = services.sealer.open(value)
+    except ContextError:
+        await update_view(client, view_id, render_expired_view(services.environment))
+        return
+    loading = render_loading_view(context.query.identifier, services.environment)
+    await update_view(client, view_id, loading)
+    who = requester(body, Surface.MESSAGE_SHORTCUT)
+    await look_up_and_update_view(services, client, context.query, who, view_id)
 
 
 def _sealed(services: Services) -> Callable[[Identifier], str]:
