@@ -38,40 +38,23 @@ async def _read_request(reader: asyncio.StreamReader) -> None:
     await reader.readuntil(b"\r\n\r\n")
 
 
-async def test_a_connection_closed_before_the_answer_is_a_connection_error_not_a_timeout():
-    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"",  # hangs up: refused, reset or closed is "unreachable", not "slow"
+        b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"jobs": [',  # a body cut short
+        b"SSH-2.0-OpenSSH_9.6\r\n\r\n",  # not HTTP at all
+    ],
+    ids=["hang-up", "body-cut-short", "not-http"],
+)
+async def test_a_broken_answer_is_a_transport_error_not_a_timeout(answer: bytes):
+    async def answer_and_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await _read_request(reader)
-        writer.close()
-
-    async with raw_server(hang_up) as url:
-        with pytest.raises(httpx.TransportError) as caught:
-            await _post(url)
-
-    assert not isinstance(caught.value, httpx.TimeoutException)
-
-
-async def test_a_body_cut_short_is_a_read_error():
-    async def cut_short(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _read_request(reader)
-        writer.write(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"jobs": [')
+        writer.write(answer)
         await writer.drain()
         writer.close()
 
-    async with raw_server(cut_short) as url:
-        with pytest.raises(httpx.TransportError) as caught:
-            await _post(url)
-
-    assert not isinstance(caught.value, httpx.TimeoutException)
-
-
-async def test_an_answer_that_is_not_http_is_a_protocol_error():
-    async def babble(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _read_request(reader)
-        writer.write(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
-        await writer.drain()
-        writer.close()
-
-    async with raw_server(babble) as url:
+    async with raw_server(answer_and_close) as url:
         with pytest.raises(httpx.TransportError) as caught:
             await _post(url)
 
