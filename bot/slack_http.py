@@ -50,7 +50,10 @@ class SessionRespond(AsyncRespond):
     async def __call__(self, text: str | dict = "", **fields: Any) -> WebhookResponse:  # type: ignore[override]
         """Post a message (``text``, ``blocks``, ``response_type``, ...) as Bolt's would."""
         message = dict(text) if isinstance(text, dict) else {"text": text, **fields}
-        body = json.dumps({key: value for key, value in message.items() if value is not None})
+        body = json.dumps(
+            {key: value for key, value in message.items() if value is not None},
+            separators=(",", ":"),
+        )
         url = self.response_url
         assert url is not None
         try:
