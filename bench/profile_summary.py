@@ -13,7 +13,9 @@ import re
 from collections import Counter
 from pathlib import Path
 
-IDLE_FRAMES = ("select (selectors.py)", "run_forever (uvloop")
+# With uvloop the loop itself is C: a sample whose innermost Python frame is the runner is
+# the loop waiting for I/O or doing its own (C) work, which py-spy cannot tell apart.
+IDLE_FRAMES = ("select (selectors.py)", "run_forever (uvloop", "Runner.run (asyncio/runners.py)")
 _LINE = re.compile(r"^(?P<stack>.*) (?P<count>\d+)$")
 
 
@@ -46,8 +48,9 @@ def summarise(path: Path, top: int = 25) -> str:
             inclusive[frame] += count
     busy = total - idle
     out = [
-        f"{path.name}: event loop thread {total} samples, {idle / total:.0%} idle, "
-        f"{busy / total:.0%} busy; other threads {other_threads} samples"
+        f"{path.name}: event loop thread {total} samples, {idle / total:.0%} waiting or in "
+        f"the loop's own C code, {busy / total:.0%} in Python; other threads "
+        f"{other_threads} samples"
     ]
     out.append(f"\nown time (share of busy samples), top {top}:")
     out += [f"  {n / busy:6.1%}  {frame}" for frame, n in own.most_common(top)]
