@@ -77,19 +77,14 @@ async def look_up_and_respond(
     replace_original: bool = False,
 ) -> None:
     """Look ``query`` up and post the reply, visible only to the agent, via ``response_url``."""
-    await services.pending_acks.idle(MAX_ACK_WAIT_S)  # queued acknowledgements go first
-    outcome = await services.lookup.run(query, who)
+    outcome = await _look_up(services, query, who)
     try:
         # Rendered at once, so hundreds of replies waiting to be posted in a rush hold their
         # page of blocks, not every invoice they were rendered from.
         payload = render_outcome(outcome, services, page=page)
     except Exception:
-        # A bug of ours: the agent still hears that the lookup failed, and what to quote.
-        reference = new_reference()
-        logger.exception(
-            "lookup %s: no reply could be rendered, reference %s", outcome.reference, reference
-        )
-        payload = with_lookup_another(render_unexpected_error(reference, services.environment))
+        logger.exception("lookup %s: its result could not be rendered", outcome.reference)
+        payload = _apology(services, outcome.reference)
     del outcome  # not held while the reply waits for its turn to be posted
     await send_private(respond, payload, replace_original)
 
@@ -132,8 +127,7 @@ async def look_up_and_update_view(
     page: int = 0,
 ) -> None:
     """Look ``query`` up and show the reply in the agent's open modal ``view_id``."""
-    await services.pending_acks.idle(MAX_ACK_WAIT_S)  # queued acknowledgements go first
-    outcome = await services.lookup.run(query, who)
+    outcome = await _look_up(services, query, who)
     try:
         view = render_result_view(render_outcome(outcome, services, page=page))
     except Exception:
@@ -145,10 +139,22 @@ async def look_up_and_update_view(
         # Slack refused the result itself, or it could not be built: a bug of ours, so say
         # so in its place rather than leave the modal on "Looking up…". (A closed modal
         # needs nothing more.)
-        reference = new_reference()
-        logger.error("lookup %s: no result shown, reference %s", outcome.reference, reference)
-        fallback = with_lookup_another(render_unexpected_error(reference, services.environment))
+        fallback = _apology(services, outcome.reference)
         await _update_view(client, view_id, render_result_view(fallback))
+
+
+async def _look_up(
+    services: Services, query: Query, who: Requester
+) -> LookupResult | LookupFailure:
+    await services.pending_acks.idle(MAX_ACK_WAIT_S)  # queued acknowledgements go first
+    return await services.lookup.run(query, who)
+
+
+def _apology(services: Services, lookup_reference: str) -> dict[str, Any]:
+    """Shown instead of a result we could not show: a bug of ours, with a reference to quote."""
+    reference = new_reference()
+    logger.error("lookup %s: no result shown, reference %s", lookup_reference, reference)
+    return with_lookup_another(render_unexpected_error(reference, services.environment))
 
 
 async def open_view(client: AsyncWebClient, trigger_id: str, view: dict[str, Any]) -> str | None:
