@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.pure import RENDER_KEY
-from bot.slack_requests import signed_headers, slash_command_body
+from bot.dev.slack_requests import signed_headers, slash_command_body
 
 REPO = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"

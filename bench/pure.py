@@ -11,13 +11,13 @@ from types import SimpleNamespace
 from typing import Any
 
 from bot.blocks import render_invoice_list
-from bot.context import ContextSealer
-from bot.listeners.replies import render_outcome
 from bot.lookup import LookupResult, sort_invoices
 from bot.query import Query, parse_command
 from bot.ropo.models import JobsResponse
 from bot.ropo.sandbox_data import CUSTNUM_LARGE, CUSTOMERS_BY_CUSTNUM
 from bot.settings import RopoEnvironment
+from bot.slack.context import ContextSealer
+from bot.slack.delivery import render_outcome
 
 REPEATS = 7
 RENDER_KEY = "render page 1 of 120 + sealed buttons (render_outcome)"

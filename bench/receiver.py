@@ -33,7 +33,7 @@ import uvicorn
 from starlette.types import Receive, Scope, Send
 
 from bot import ids
-from bot.slack_standin import TEAM_ID
+from bot.dev.slack_standin import TEAM_ID
 
 RESPONSE_PREFIX = "/response/"
 API_PREFIX = "/api/"

@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         if command == "audit":
             return audit_cli.run(settings, args)
         if command == "demo":
-            from bot.demo import run_demo
+            from bot.dev.demo import run_demo
 
             return asyncio.run(run_demo(settings, once=args.once))
         return _sandbox(args.host, args.port or 8081, args.latency)
@@ -88,8 +88,8 @@ def _serve(settings: Settings, port: int, host: str) -> int:
             "HTTP mode needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET "
             "(or run `python -m bot demo` to try the app without Slack)"
         )
-    from bot.gc_tuning import settle_after_start_up
-    from bot.web import create_web_app
+    from bot.slack.gc_tuning import settle_after_start_up
+    from bot.slack.web import create_web_app
 
     app = create_web_app(settings)
     settle_after_start_up()  # everything is imported and built: what lives for good
@@ -109,10 +109,10 @@ async def _socket(settings: Settings) -> int:
         raise SettingsError("Socket Mode needs SLACK_APP_TOKEN (xapp-…) and SLACK_BOT_TOKEN")
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    from bot.app import create_app, create_ropo_client, create_services
-    from bot.gc_tuning import settle_after_start_up
-    from bot.slack_http import SlackHttp
-    from bot.web import describe
+    from bot.slack.app import create_app, create_ropo_client, create_services
+    from bot.slack.gc_tuning import settle_after_start_up
+    from bot.slack.session import SlackHttp
+    from bot.slack.web import describe
 
     ropo = create_ropo_client(settings)
     slack_http = SlackHttp()

@@ -8,13 +8,13 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.access import AccessPolicy
+from bot.access.policy import AccessPolicy
+from bot.access.ratelimit import SlidingWindowLimiter
 from bot.audit import AuditTrail
-from bot.context import ContextSealer
-from bot.in_flight import InFlight
 from bot.lookup import InvoiceLookup
-from bot.ratelimit import SlidingWindowLimiter
 from bot.settings import RopoEnvironment, Settings
+from bot.slack.context import ContextSealer
+from bot.slack.in_flight import InFlight
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class Services:
     rate_limit: SlidingWindowLimiter
     audit: AuditTrail
     # Requests not yet acknowledged (lookups wait for them), and lookups and refusals that
-    # are acknowledged but not yet answered (shutdown waits for them): see bot/in_flight.py.
+    # are acknowledged but not yet answered (shutdown waits for them): see bot/slack/in_flight.py.
     pending_acks: InFlight = field(default_factory=InFlight)
     unanswered: InFlight = field(default_factory=InFlight)
     # Work going on after an acknowledgement: the event loop holds a task only weakly.

@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     display_locale: str | None = None
 
-    # Who may look up (see bot/access.py): empty lists allow every full member.
+    # Who may look up (see bot/access/): empty lists allow every full member.
     allowed_usergroup_ids: SlackIds = frozenset()
     allowed_channel_ids: SlackIds = frozenset()
     allowed_user_ids: SlackIds = frozenset()

@@ -23,18 +23,18 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.logs import configure_logging
-from bot.redact import HETU_SHAPE
-from bot.ropo.sandbox import SANDBOX_APICODE, SANDBOX_CID, SandboxState, create_sandbox_app
-from bot.settings import Settings
-from bot.slack_requests import (
+from bot.dev.slack_requests import (
     block_actions_body,
     button_click,
     signed_headers,
     slash_command_body,
 )
-from bot.slack_standin import Received, SlackStandIn
-from bot.web import EVENTS_PATH, create_web_app
+from bot.dev.slack_standin import Received, SlackStandIn
+from bot.logs import configure_logging
+from bot.redact import HETU_SHAPE
+from bot.ropo.sandbox import SANDBOX_APICODE, SANDBOX_CID, SandboxState, create_sandbox_app
+from bot.settings import Settings
+from bot.slack.web import EVENTS_PATH, create_web_app
 from tests.servers import ServedApp
 
 SIGNING_SECRET = "test-signing-secret-0123456789"

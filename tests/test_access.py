@@ -1,4 +1,4 @@
-"""Who may look up (bot/access.py), the rate limit, their settings and their answers' blocks.
+"""Who may look up (bot/access/), the rate limit, their settings and their answers' blocks.
 
 The policy asks a real Slack stand-in over loopback, through the same Web API client the app
 uses; end-to-end refusals on every surface are in test_e2e_access.py.
@@ -20,16 +20,16 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import access as access_module
 from bot import ids
-from bot.access import AccessDecision, AccessPolicy, AccessReason, SlackUser, TtlCache
+from bot.access import policy as access_module
+from bot.access.gate import Gate, gate_for
+from bot.access.policy import AccessDecision, AccessPolicy, AccessReason, SlackUser, TtlCache
+from bot.access.ratelimit import SlidingWindowLimiter
 from bot.blocks import check_limits, render_access_refused, render_refusal_view, render_slow_down
+from bot.dev.slack_requests import DEFAULT_CHANNEL, DEFAULT_USER, lookup_form_values
+from bot.dev.slack_standin import TEAM_ID, SlackStandIn, member
 from bot.lookup import Surface
-from bot.middleware import Gate, gate_for
-from bot.ratelimit import SlidingWindowLimiter
 from bot.settings import RopoEnvironment, Settings, SettingsError, load_settings
-from bot.slack_requests import DEFAULT_CHANNEL, DEFAULT_USER, lookup_form_values
-from bot.slack_standin import TEAM_ID, SlackStandIn, member
 from tests.blocks.conftest import GOLDEN_DIR
 from tests.conftest import BOT_TOKEN
 from tests.servers import ServedApp
@@ -515,7 +515,7 @@ async def test_a_huge_workspace_is_listed_up_to_the_page_limit(
     for user in ("U0PAGE001", "U0PAGE002"):
         slack.users[user] = member(user)
     access = policy(served_slack)
-    caplog.set_level(logging.INFO, logger="bot.access")
+    caplog.set_level(logging.INFO, logger="bot.access.policy")
     assert await access.refresh_directory() == 2
     assert len(slack.api_calls("users.list")) == 2
     assert "users.list: stopped after 2 pages" in caplog.text

@@ -24,7 +24,6 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from bot.app import create_ropo_client, create_services
 from bot.audit import (
     AuditQuery,
     AuditRow,
@@ -42,6 +41,7 @@ from bot.redact import HETU_SHAPE
 from bot.ropo.errors import RopoUnavailable
 from bot.ropo.models import Invoice
 from bot.settings import RopoEnvironment, Settings, SettingsError, load_settings
+from bot.slack.app import create_ropo_client, create_services
 from tests.conftest import AUDIT_KEY
 
 ROOT = Path(__file__).resolve().parents[1]

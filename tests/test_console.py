@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bot import ids
-from bot.console import render_for_terminal
+from bot.dev.console import render_for_terminal
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 

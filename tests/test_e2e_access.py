@@ -29,15 +29,10 @@ import httpx
 import pytest
 
 from bot import ids
-from bot.access import AccessReason
-from bot.app import create_ropo_client, create_services
+from bot.access.policy import AccessReason
 from bot.audit import AuditRow, AuditStore, identifier_hash
 from bot.blocks import render_lookup_form
-from bot.context import ContextSealer, LookupContext
-from bot.query import Identifier, IdentifierKind, Query
-from bot.redact import HETU_SHAPE
-from bot.settings import RopoEnvironment
-from bot.slack_requests import (
+from bot.dev.slack_requests import (
     DEFAULT_CHANNEL,
     DEFAULT_USER,
     DEFAULT_VIEW_ID,
@@ -53,8 +48,13 @@ from bot.slack_requests import (
     slash_command_body,
     view_submission_body,
 )
-from bot.slack_standin import TEAM_ID, Received, member
-from bot.web import EVENTS_PATH
+from bot.dev.slack_standin import TEAM_ID, Received, member
+from bot.query import Identifier, IdentifierKind, Query
+from bot.redact import HETU_SHAPE
+from bot.settings import RopoEnvironment
+from bot.slack.app import create_ropo_client, create_services
+from bot.slack.context import ContextSealer, LookupContext
+from bot.slack.web import EVENTS_PATH
 from tests.conftest import (
     AUDIT_KEY,
     SIGNING_SECRET,
@@ -430,7 +430,7 @@ def audit_writes_failing(stack: Stack) -> Iterator[None]:
 def test_a_refusal_that_cannot_be_audited_is_still_shown_and_the_failure_logged(
     open_stack_: Stack, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with audit_writes_failing(open_stack_), caplog.at_level(logging.ERROR, "bot.middleware"):
+    with audit_writes_failing(open_stack_), caplog.at_level(logging.ERROR, "bot.access.gate"):
         refused = via_global_shortcut(open_stack_, GUEST, DEFAULT_CHANNEL)
         reference = REFERENCE.search(json.dumps(refused.shown)).group(1)
         failure = f"AUDIT FAILURE: refusal {reference} could not be audited"

@@ -10,8 +10,8 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from bot import ids
+from bot.dev.slack_requests import slash_command_body
 from bot.redact import HETU_SHAPE
-from bot.slack_requests import slash_command_body
 from tests.conftest import Stack
 
 

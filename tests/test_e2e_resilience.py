@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.listeners import replies
-from bot.slack_requests import global_shortcut_body, lookup_form_values, view_submission_body
+from bot.dev.slack_requests import global_shortcut_body, lookup_form_values, view_submission_body
+from bot.slack import delivery as replies
 from tests.conftest import Stack, open_stack, serve_stack
 
 

@@ -21,9 +21,7 @@ from slack_sdk.models.views import View
 
 from bot import ids
 from bot.blocks import check_limits
-from bot.redact import HETU_SHAPE
-from bot.ropo import sandbox_data as sandbox
-from bot.slack_requests import (
+from bot.dev.slack_requests import (
     DEFAULT_USER,
     DEFAULT_VIEW_ID,
     JSON,
@@ -36,7 +34,9 @@ from bot.slack_requests import (
     signed_headers,
     view_submission_body,
 )
-from bot.web import EVENTS_PATH
+from bot.redact import HETU_SHAPE
+from bot.ropo import sandbox_data as sandbox
+from bot.slack.web import EVENTS_PATH
 from tests.conftest import SIGNING_SECRET, Stack
 
 HETU = sandbox.HETU_MANY_INVOICES  # 131052-308T

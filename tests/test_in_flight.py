@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bot.in_flight import InFlight
+from bot.slack.in_flight import InFlight
 
 
 async def test_nothing_in_flight_means_no_wait():

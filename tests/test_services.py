@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import create_ropo_client, create_services
 from bot.services import Services
 from bot.settings import Settings
+from bot.slack.app import create_ropo_client, create_services
 
 
 @pytest.fixture

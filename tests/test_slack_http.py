@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 import aiohttp
 import pytest
 
-from bot.slack_http import SessionRespond
+from bot.slack.session import SessionRespond
 
 
 @asynccontextmanager

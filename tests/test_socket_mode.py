@@ -19,8 +19,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
-from bot.slack_requests import slash_command_body
-from bot.slack_standin import SlackStandIn
+from bot.dev.slack_requests import slash_command_body
+from bot.dev.slack_standin import SlackStandIn
 from tests.conftest import BOT_TOKEN
 from tests.servers import ServedApp
 

@@ -1,6 +1,6 @@
 """Answers for an agent who may not look up, or not right now: as a message or as a modal.
 
-Pure builders. The explanation comes from the :class:`~bot.access.AccessDecision` (it names
+Pure builders. The explanation comes from the :class:`~bot.access.policy.AccessDecision` (it names
 the allowed channels or groups, and who to ask); these add the heading and the reference.
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from bot import ids
-from bot.access import AccessDecision, AccessReason
+from bot.access.policy import AccessDecision, AccessReason
 from bot.blocks.common import (
     APP_NAME,
     Block,

@@ -15,8 +15,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
 from bot.blocks import render_expired_context, render_expired_view, render_lookup_form
-from bot.context import ContextError
-from bot.listeners.replies import (
+from bot.lookup import Surface
+from bot.services import Services
+from bot.slack.context import ContextError
+from bot.slack.delivery import (
     look_up_and_respond,
     look_up_and_update_view,
     modal_view_id,
@@ -25,8 +27,6 @@ from bot.listeners.replies import (
     send_private,
     update_view,
 )
-from bot.lookup import Surface
-from bot.services import Services
 
 
 def register(app: AsyncApp, services: Services) -> None:

@@ -10,10 +10,10 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot import ids
 from bot.blocks import render_help, render_refusal
-from bot.listeners.replies import look_up_and_respond, requester
 from bot.lookup import Surface
 from bot.query import HelpRequest, Refusal, parse_command
 from bot.services import Services
+from bot.slack.delivery import look_up_and_respond, requester
 
 
 def register(app: AsyncApp, services: Services) -> None:

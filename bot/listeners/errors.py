@@ -9,9 +9,9 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.blocks import render_unexpected_error
-from bot.listeners.replies import send_private
 from bot.lookup import new_reference
 from bot.services import Services
+from bot.slack.delivery import send_private
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import render_home
-from bot.listeners.replies import publish_home
 from bot.services import Services
+from bot.slack.delivery import publish_home
 
 HOME_TAB = "home"
 

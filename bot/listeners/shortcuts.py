@@ -23,8 +23,11 @@ from bot.blocks import (
     render_loading_view,
     render_lookup_form,
 )
-from bot.context import ContextError, LookupContext
-from bot.listeners.replies import (
+from bot.lookup import Surface
+from bot.query import Identifier, Query, find_identifiers
+from bot.services import Services
+from bot.slack.context import ContextError, LookupContext
+from bot.slack.delivery import (
     look_up_and_respond,
     look_up_and_update_view,
     modal_view_id,
@@ -33,10 +36,7 @@ from bot.listeners.replies import (
     requester,
     update_view,
 )
-from bot.lookup import Surface
-from bot.query import Identifier, Query, find_identifiers
-from bot.services import Services
-from bot.slack_text import message_text
+from bot.slack.text import message_text
 
 
 def register(app: AsyncApp, services: Services) -> None:

@@ -10,10 +10,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
 from bot.blocks import read_lookup_form, render_loading_view
-from bot.listeners.replies import look_up_and_update_view, requester
 from bot.lookup import Surface
 from bot.query import Query, Refusal, parse_identifier
 from bot.services import Services
+from bot.slack.delivery import look_up_and_update_view, requester
 
 
 def register(app: AsyncApp, services: Services) -> None:

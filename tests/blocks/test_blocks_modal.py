@@ -26,12 +26,12 @@ from bot.blocks import (
     with_lookup_another,
 )
 from bot.blocks.modal import MAX_CHOICES
+from bot.dev.slack_requests import lookup_form_values
 from bot.lookup import FailureKind, LookupFailure, LookupResult
 from bot.query import Identifier, IdentifierKind, Query
 from bot.redact import HETU_SHAPE
 from bot.ropo import sandbox_data as sandbox
 from bot.settings import RopoEnvironment
-from bot.slack_requests import lookup_form_values
 
 LOCALE = "en_FI"
 HETU = Identifier(IdentifierKind.HETU, sandbox.HETU_MANY_INVOICES)

@@ -70,7 +70,7 @@ class SlackStandIn:
     def __init__(self) -> None:
         self.received: list[Received] = []
         # Imported here: slack_requests imports this module for TEAM_ID.
-        from bot.slack_requests import DEFAULT_USER
+        from bot.dev.slack_requests import DEFAULT_USER
 
         self.users: dict[str, dict[str, Any]] = {DEFAULT_USER: member(DEFAULT_USER)}
         self.api_errors: dict[str, str] = {}

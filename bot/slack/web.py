@@ -12,10 +12,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.app import create_app, create_ropo_client, create_services
 from bot.ropo.client import RopoClient
 from bot.settings import Settings
-from bot.slack_http import SlackHttp
+from bot.slack.app import create_app, create_ropo_client, create_services
+from bot.slack.session import SlackHttp
 
 logger = logging.getLogger(__name__)
 

@@ -30,12 +30,12 @@ from bot.blocks import (
     render_slow_down,
 )
 from bot.blocks.common import Payload
-from bot.context import ContextError
-from bot.listeners.replies import modal_view_id, open_view, send_private, update_view
 from bot.lookup import Requester, Surface, new_reference
 from bot.query import Query, Refusal, find_identifiers, parse_command, parse_identifier
 from bot.services import Services
-from bot.slack_text import message_text
+from bot.slack.context import ContextError
+from bot.slack.delivery import modal_view_id, open_view, send_private, update_view
+from bot.slack.text import message_text
 
 logger = logging.getLogger(__name__)
 

@@ -22,10 +22,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot import ids
-from bot.app import OFFLINE_SIGNING_SECRET, create_app, create_ropo_client, create_services
-from bot.console import render_for_terminal
-from bot.settings import Settings
-from bot.slack_requests import (
+from bot.dev.console import render_for_terminal
+from bot.dev.slack_requests import (
     block_actions_body,
     button_click,
     lookup_form_values,
@@ -34,7 +32,9 @@ from bot.slack_requests import (
     slash_command_body,
     view_submission_body,
 )
-from bot.slack_standin import Received, SlackStandIn
+from bot.dev.slack_standin import Received, SlackStandIn
+from bot.settings import Settings
+from bot.slack.app import OFFLINE_SIGNING_SECRET, create_app, create_ropo_client, create_services
 
 INTRO = """\
 Ropo Invoices — demo console. This is the real app, answering from {source}.

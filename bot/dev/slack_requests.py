@@ -12,7 +12,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot import ids
 from bot.blocks.common import LABEL_INCLUDE_PAID
 from bot.blocks.modal import INCLUDE_PAID_VALUE
-from bot.slack_standin import BOT_USER_ID, TEAM_ID
+from bot.dev.slack_standin import BOT_USER_ID, TEAM_ID
 
 DEFAULT_USER = "U0AGENT01"
 DEFAULT_CHANNEL = "C0SUPPORT"

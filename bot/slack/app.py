@@ -20,17 +20,17 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import listeners
-from bot.access import ACCESS_CHECK_TIMEOUT_S, AccessPolicy
+from bot.access.gate import AccessGate
+from bot.access.policy import ACCESS_CHECK_TIMEOUT_S, AccessPolicy
+from bot.access.ratelimit import SlidingWindowLimiter
 from bot.audit import AuditStore, AuditTrail, audit_key
-from bot.context import ContextSealer
 from bot.lookup import InvoiceLookup
-from bot.middleware import AccessGate
-from bot.ratelimit import SlidingWindowLimiter
 from bot.ropo.client import RopoClient
 from bot.ropo.sandbox import SANDBOX_APICODE, SANDBOX_CID, create_sandbox_app
 from bot.services import Services
 from bot.settings import Settings, SettingsError
-from bot.slack_http import SlackHttp
+from bot.slack.context import ContextSealer
+from bot.slack.session import SlackHttp
 
 logger = logging.getLogger(__name__)
 

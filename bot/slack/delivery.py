@@ -23,10 +23,10 @@ from bot.blocks import (
     render_window_not_opened,
     with_lookup_another,
 )
-from bot.context import LookupContext
 from bot.lookup import LookupFailure, LookupResult, Requester, Surface, new_reference
 from bot.query import Query
 from bot.services import Services
+from bot.slack.context import LookupContext
 
 logger = logging.getLogger(__name__)
 

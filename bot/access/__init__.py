@@ -1,0 +1,1 @@
+"""Who may look up: the policy, the member directory, the rate limit and the gate."""

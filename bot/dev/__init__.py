@@ -1,0 +1,1 @@
+"""The demo console and its Slack stand-ins; never imported by production code."""
