@@ -21,6 +21,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from slack_sdk.errors import SlackApiError
@@ -379,7 +380,7 @@ class AccessPolicy:
         unverified = False
         for group_id in sorted(self._usergroup_ids):
             try:
-                members = await self._groups.get(group_id, lambda g=group_id: self._fetch_group(g))
+                members = await self._groups.get(group_id, partial(self._fetch_group, group_id))
             except SlackUnavailable:
                 unverified = True
                 continue
@@ -490,7 +491,7 @@ def _retry_after(exc: SlackApiError) -> float | None:
     headers = getattr(exc.response, "headers", None) or {}
     value = headers.get("Retry-After") or headers.get("retry-after")
     try:
-        seconds = float(value)
+        seconds = float(value)  # type: ignore[arg-type]  # None and junk land below
     except (TypeError, ValueError):
         return None
     return min(max(seconds, 0.0), _RATELIMIT_MAX_WAIT_S)

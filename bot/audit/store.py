@@ -128,6 +128,7 @@ def create_schema(path: Path | str) -> None:
 
 
 _STOP = object()
+_Pending = tuple["AuditRow", asyncio.AbstractEventLoop, asyncio.Future[None]]
 
 
 class AuditStore:
@@ -195,7 +196,7 @@ class AuditStore:
             except queue.Empty:
                 break
         running = _STOP not in items
-        pending = [item for item in items if item is not _STOP]
+        pending: list[_Pending] = [item for item in items if isinstance(item, tuple)]
         if not pending:
             return running
         error: Exception | None = None

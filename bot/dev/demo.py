@@ -129,9 +129,12 @@ class DemoConsole:
             return self._show(received.body)
         if received.kind == "api" and received.name in VIEW_METHODS:
             view = received.body.get("view")
-            self.view = json.loads(view) if isinstance(view, str) else view
-            if not any(b.get("block_id") == ids.BLOCK_LOADING for b in self.view["blocks"]):
-                return self._show_view(self.view)
+            shown = json.loads(view) if isinstance(view, str) else view
+            if not isinstance(shown, dict):
+                return None
+            self.view = shown
+            if not any(b.get("block_id") == ids.BLOCK_LOADING for b in shown["blocks"]):
+                return self._show_view(shown)
         return None
 
     def _show_view(self, view: dict[str, Any]) -> str:

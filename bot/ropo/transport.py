@@ -64,6 +64,6 @@ def environment_proxy(url: str) -> str | None:
     must pass the proxy on, or a deployment behind a proxy could not reach Ropo One.
     """
     parts = urlsplit(url)
-    if urllib.request.proxy_bypass_environment(parts.hostname or ""):
+    if urllib.request.proxy_bypass_environment(parts.hostname or ""):  # type: ignore[attr-defined]
         return None
     return urllib.request.getproxies_environment().get(parts.scheme)
