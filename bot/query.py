@@ -11,14 +11,46 @@ from enum import StrEnum
 from stdnum.exceptions import InvalidChecksum, ValidationError
 from stdnum.fi import hetu as stdnum_hetu
 
+from bot.national_ids import (
+    Country,
+    InvalidCode,
+    is_fodselsnummer_attempt,
+    is_personnummer_attempt,
+    mask_fodselsnummer,
+    mask_personnummer,
+    parse_fodselsnummer,
+    parse_personnummer,
+    redact_national_ids,
+)
 from bot.redact import HETU_SHAPE, mask_hetu
 
 
 class IdentifierKind(StrEnum):
-    """Which Ropo field an identifier goes into."""
+    """Which Ropo field an identifier goes into, and which country's code it is."""
 
-    HETU = "hetu"  # sent as ``ssn``
+    HETU = "hetu"  # sent as ``ssn``, as typed
+    PERSONNUMMER = "personnummer"  # sent as ``ssn``; the value is 12 digits YYYYMMDDNNNN
+    FODSELSNUMMER = "fodselsnummer"  # sent as ``ssn``; the value is 11 digits
     CUSTOMER_NUMBER = "custnum"  # sent as ``custnum``
+
+    @property
+    def is_identity_code(self) -> bool:
+        """True for a national identity code: masked when shown, never stored in full."""
+        return self is not IdentifierKind.CUSTOMER_NUMBER
+
+    @property
+    def country(self) -> Country | None:
+        """Whose identity code this is; None for a customer number."""
+        return _KIND_COUNTRIES.get(self)
+
+
+_KIND_COUNTRIES = {
+    IdentifierKind.HETU: Country.FI,
+    IdentifierKind.PERSONNUMMER: Country.SE,
+    IdentifierKind.FODSELSNUMMER: Country.NO,
+}
+IDENTITY_CODE_KINDS = {country: kind for kind, country in _KIND_COUNTRIES.items()}
+"""The identifier kind of each country's identity code."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +62,14 @@ class Identifier:
 
     @property
     def display(self) -> str:
-        """What may be shown to an agent: a masked HETU, or the customer number as is."""
-        return mask_hetu(self.value) if self.kind is IdentifierKind.HETU else self.value
+        """What may be shown to an agent: a masked identity code, or the customer number."""
+        if self.kind is IdentifierKind.HETU:
+            return mask_hetu(self.value)
+        if self.kind is IdentifierKind.PERSONNUMMER:
+            return mask_personnummer(self.value)
+        if self.kind is IdentifierKind.FODSELSNUMMER:
+            return mask_fodselsnummer(self.value)
+        return self.value
 
     def __repr__(self) -> str:
         return f"Identifier({self.kind.value}, {self.display!r})"
@@ -54,6 +92,8 @@ class RefusalReason(StrEnum):
     """Why an input cannot be looked up."""
 
     INVALID_HETU = "invalid_hetu"  # HETU-shaped but fails validation (checksum, date, ...)
+    INVALID_CODE = "invalid_code"  # the same for a personnummer or fødselsnummer
+    FOREIGN_CODE = "foreign_code"  # a valid identity code of a country the app isn't set up for
     UNUSABLE = "unusable"  # neither a HETU nor an acceptable customer number
     TOO_MANY_WORDS = "too_many_words"  # extra words that are not a known flag
 
@@ -102,6 +142,52 @@ _HETU_AS_CUSTOMER_NUMBER = (
     "Type the identity code on its own."
 )
 
+
+@dataclass(frozen=True, slots=True)
+class _Texts:
+    """What the refusals of one country say where they name its identity code."""
+
+    empty: str
+    unusable: str
+    usage: str
+    missing_identifier: str
+    not_a_code: str
+
+
+def _texts_for(code: str, what_it_is: str, not_a_code: str) -> _Texts:
+    usage = (
+        f"Type one {code} or customer number, and `all` after it to include paid "
+        "invoices. A customer number has no spaces."
+    )
+    return _Texts(
+        empty=f"Type a {code} or a customer number.",
+        unusable=(
+            f"That isn't a {code} or a customer number. {what_it_is} A customer number is 1 "
+            f"to {MAX_CUSTOMER_NUMBER_CHARS} letters, digits and the characters - _ . / with "
+            "no spaces."
+        ),
+        usage=usage,
+        missing_identifier=f"Which customer? {usage}",
+        not_a_code=not_a_code,
+    )
+
+
+_TEXTS = {
+    Country.FI: _Texts(_EMPTY, _UNUSABLE, _USAGE, _MISSING_IDENTIFIER, _NOT_A_HETU),
+    Country.SE: _texts_for(
+        "personnummer",
+        "A personnummer is the birth date YYMMDD or YYYYMMDD, then -, + or nothing, then four "
+        "digits; a samordningsnummer is written the same way.",
+        "That isn't a personnummer. It has 10 digits (YYMMDD-NNNN) or 12 (YYYYMMDDNNNN).",
+    ),
+    Country.NO: _texts_for(
+        "fødselsnummer",
+        "A fødselsnummer is 11 digits: the birth date DDMMYY and five more; a D-number or "
+        "H-number is written the same way.",
+        "That isn't a fødselsnummer. It has 11 digits: the birth date DDMMYY and five more.",
+    ),
+}
+
 # Typed or pasted look-alikes of "-" become "-"; invisible characters that ride along with
 # copy-paste are dropped, so what the agent sees is what is parsed.
 _CLEANUP = {
@@ -112,8 +198,8 @@ _CLEANUP = {
 # ASCII only: with Unicode matching, \d takes Arabic-Indic digits and IGNORECASE matches the
 # Kelvin sign as "k", neither of which may reach Ropo inside a "valid" code.
 _FLAGS = re.ASCII | re.IGNORECASE
-_PREFIX = re.compile(r"(hetu|ssn|cust):", _FLAGS)
-_PREFIX_WORDS = frozenset({"hetu:", "ssn:", "cust:"})
+_PREFIX = re.compile(r"(hetu|ssn|pnr|fnr|cust):", _FLAGS)
+_PREFIX_WORDS = frozenset({"hetu:", "ssn:", "pnr:", "fnr:", "cust:"})
 _HETU = re.compile(r"[0-9]{6}[-+A-FU-Y][0-9]{3}[0-9A-Z]", _FLAGS)
 # "Almost a HETU": a birth date and a century sign, then 3 to 5 letters or digits (one
 # character dropped, added or mistyped). It is refused as an invalid identity code, never sent
@@ -123,6 +209,12 @@ _NEAR_HETU = re.compile(r"[0-9]{6}[-+A-FU-Y][0-9A-Z]{3,5}", _FLAGS)
 _HETU_IN_TEXT = re.compile(
     r"(?<![0-9A-Za-z])[0-9]{6}[-+A-FU-Y][0-9]{3}[0-9A-Z](?![0-9A-Za-z])", _FLAGS
 )
+# Swedish and Norwegian codes in free text: whole digit runs (a separator only before the
+# last four), not inside a longer word or number.
+_CODE_IN_TEXT = {
+    Country.SE: re.compile(r"(?<![0-9A-Za-z+-])(?:[0-9]{2})?[0-9]{6}[-+]?[0-9]{4}(?![0-9A-Za-z])"),
+    Country.NO: re.compile(r"(?<![0-9A-Za-z+-])[0-9]{11}(?![0-9A-Za-z])"),
+}
 _CENTURY_YEARS = {"+": 1800, **dict.fromkeys("-UVWXY", 1900), **dict.fromkeys("ABCDEF", 2000)}
 _CHECK_CHARACTERS = "0123456789ABCDEFHJKLMNPRSTUVWXY"
 _HETU_LENGTH = 11
@@ -155,12 +247,13 @@ _LABELLED_CUSTOMER_NUMBER = re.compile(
 )
 
 
-def parse_command(text: str) -> Query | HelpRequest | Refusal:
+def parse_command(text: str, country: Country = Country.FI) -> Query | HelpRequest | Refusal:
     """Read ``/invoices <identifier> [all]`` into a query, a request for help, or a refusal.
 
     Words are split on any Unicode whitespace, so Slack's non-breaking spaces separate too.
     ``all``, ``--all``, ``kaikki`` and ``alla`` (any case, anywhere) include paid invoices.
-    A ``hetu:``, ``ssn:`` or ``cust:`` prefix may be followed by a space.
+    A ``hetu:``, ``ssn:`` or ``cust:`` prefix may be followed by a space. ``country`` decides
+    which national identity code is accepted (see :func:`parse_identifier`).
     """
     if len(text) > MAX_INPUT_CHARS:
         return Refusal(RefusalReason.UNUSABLE, _TOO_LONG)
@@ -170,40 +263,123 @@ def parse_command(text: str) -> Query | HelpRequest | Refusal:
     if not words or (len(identifiers) == 1 and identifiers[0].casefold() in HELP_WORDS):
         return HelpRequest()
     if not identifiers:
-        return Refusal(RefusalReason.UNUSABLE, _MISSING_IDENTIFIER)
+        return Refusal(RefusalReason.UNUSABLE, _TEXTS[country].missing_identifier)
     if len(identifiers) > 1:
-        return Refusal(RefusalReason.TOO_MANY_WORDS, _USAGE)
-    identifier = parse_identifier(identifiers[0])
+        return Refusal(RefusalReason.TOO_MANY_WORDS, _TEXTS[country].usage)
+    identifier = parse_identifier(identifiers[0], country)
     if isinstance(identifier, Refusal):
         return identifier
     return Query(identifier, include_paid=include_paid)
 
 
-def parse_identifier(text: str) -> Identifier | Refusal:
-    """Read one identity code (HETU) or customer number, or say why it can't be looked up.
+def parse_identifier(text: str, country: Country = Country.FI) -> Identifier | Refusal:
+    """Read one identity code or customer number, or say why it can't be looked up.
 
-    A ``hetu:``/``ssn:`` or ``cust:`` prefix forces the reading. Otherwise anything shaped like
-    a HETU, or almost, is read as one and must be valid; everything else must pass as a
-    customer number. Refusal messages never repeat the input, except a masked HETU.
+    ``country`` decides which identity code is accepted: the HETU (fi), the personnummer or
+    samordningsnummer (se), the fødselsnummer, D- or H-number (no). A ``hetu:``/``ssn:``/
+    ``pnr:``/``fnr:`` or ``cust:`` prefix forces the reading. Otherwise anything written like
+    the country's code, or almost, is read as one and must be valid; a valid code of another
+    country is refused with its name; everything else must pass as a customer number.
+    Refusal messages never repeat the input, except a masked identity code.
     """
     if len(text) > MAX_INPUT_CHARS:
         return Refusal(RefusalReason.UNUSABLE, _TOO_LONG)
     value = _clean(text).strip()
     if not value:
-        return Refusal(RefusalReason.UNUSABLE, _EMPTY)
+        return Refusal(RefusalReason.UNUSABLE, _TEXTS[country].empty)
     prefix = _PREFIX.match(value)
     if prefix is None:
-        if _NEAR_HETU.fullmatch(value) or _HETU.fullmatch(value):
-            return _parse_hetu(value)
-        return _parse_customer_number(value)
+        if _is_code_attempt(value, country):
+            return _parse_own_code(value, country)
+        return _foreign_code(value, country) or _parse_customer_number(value, country)
     rest = value[prefix.end() :].strip()
     if prefix.group(1).lower() == "cust":
-        return _parse_customer_number(rest)
-    return _parse_hetu(rest)
+        return _parse_customer_number(rest, country)
+    if not _is_code_attempt(rest, country):
+        return _foreign_code(rest, country) or _parse_code(rest, country)
+    return _parse_own_code(rest, country)
 
 
-def find_identifiers(text: str) -> list[Identifier]:
-    """Every valid HETU and every labelled customer number in free text, in order, once each.
+def _parse_own_code(value: str, country: Country) -> Identifier | Refusal:
+    """``value``, written like ``country``'s code, as one; if invalid, say so.
+
+    Some invalid codes are valid ones of another country (a HETU written without a letter
+    is shaped like a personnummer): the refusal stays "invalid", for a mistyped code is the
+    likelier story, and adds what the other country would make of it.
+    """
+    parsed = _parse_code(value, country)
+    if isinstance(parsed, Identifier):
+        return parsed
+    foreign = _foreign_code(value, country)
+    if foreign is None:
+        return parsed
+    return Refusal(parsed.reason, f"{parsed.message} {foreign.message}")
+
+
+def _is_code_attempt(value: str, country: Country) -> bool:
+    """True if ``value`` is written like ``country``'s identity code, valid or not."""
+    if country is Country.SE:
+        return is_personnummer_attempt(value)
+    if country is Country.NO:
+        return is_fodselsnummer_attempt(value)
+    return bool(_NEAR_HETU.fullmatch(value) or _HETU.fullmatch(value))
+
+
+def _parse_code(value: str, country: Country) -> Identifier | Refusal:
+    """``value`` as ``country``'s identity code, or why it isn't a valid one."""
+    if country is Country.FI:
+        return _parse_hetu(value)
+    if not value:
+        return Refusal(
+            RefusalReason.INVALID_CODE, f"Type the {country.code_name} after the prefix."
+        )
+    if not _is_code_attempt(value, country) and not _CODE_IN_TEXT[country].fullmatch(value):
+        return Refusal(RefusalReason.INVALID_CODE, _TEXTS[country].not_a_code)
+    kind = IDENTITY_CODE_KINDS[country]
+    try:
+        if country is Country.SE:
+            return Identifier(kind, parse_personnummer(value))
+        return Identifier(kind, parse_fodselsnummer(value))
+    except InvalidCode as problem:
+        masked = redact_national_ids(value) if value != redact_national_ids(value) else None
+        shown = masked or _mask_unchecked(value, country)
+        return Refusal(
+            RefusalReason.INVALID_CODE,
+            f"{shown} isn't a valid {country.code_name}. {problem}",
+        )
+
+
+def _mask_unchecked(value: str, country: Country) -> str:
+    """An invalid code masked to its date part, as a valid one would be shown."""
+    if country is Country.NO:
+        return mask_fodselsnummer(value)
+    return value[:-4] + "****"
+
+
+def _foreign_code(value: str, country: Country) -> Refusal | None:
+    """A refusal naming the country whose valid identity code ``value`` is, if any."""
+    for other in Country:
+        if other is country or not _is_code_attempt(value, other):
+            continue
+        if isinstance(_parse_code(value, other), Identifier):
+            return Refusal(
+                RefusalReason.FOREIGN_CODE,
+                f"That looks like a {other.adjective} {other.code_name}; this app is connected "
+                f"to Ropo One {country.name_in_english}, so it looks up "
+                f"{_code_phrase(country)} and customer numbers.",
+            )
+    return None
+
+
+def _code_phrase(country: Country) -> str:
+    """``Finnish identity codes (HETU)``: the codes an app set up for ``country`` accepts."""
+    return f"{country.adjective} identity codes ({country.code_name})"
+
+
+def find_identifiers(text: str, country: Country = Country.FI) -> list[Identifier]:
+    """Every valid identity code and labelled customer number in free text, in order, once each.
+
+    Identity codes are ``country``'s only (HETU, personnummer or fødselsnummer).
 
     A customer number counts only after a label such as ``asiakasnumero``, ``customer no.``
     or ``kundnr``, and only if it has a digit in it: "customer number is missing" names none.
@@ -211,17 +387,18 @@ def find_identifiers(text: str) -> list[Identifier]:
     """
     text = _clean(text)
     found: list[tuple[int, Identifier]] = []
-    for match in _HETU_IN_TEXT.finditer(text):
-        hetu = _parse_hetu(match.group())
-        if isinstance(hetu, Identifier):
-            found.append((match.start(), hetu))
+    pattern = _HETU_IN_TEXT if country is Country.FI else _CODE_IN_TEXT[country]
+    for match in pattern.finditer(text):
+        code = _parse_code(match.group(), country)
+        if isinstance(code, Identifier):
+            found.append((match.start(), code))
     for match in _LABELLED_CUSTOMER_NUMBER.finditer(text):
         if match.end() < len(text) and (text[match.end()].isalnum() or text[match.end()] == "+"):
             continue  # runs on into a character it can't have; "+" would make it a HETU
         value = match.group("value").rstrip("._/-")  # "My customer number is C-1001."
         if not any(char.isdigit() for char in value):
             continue
-        customer_number = _parse_customer_number(value)
+        customer_number = _parse_customer_number(value, country)
         if isinstance(customer_number, Identifier):
             found.append((match.start("value"), customer_number))
     found.sort(key=lambda item: item[0])
@@ -287,12 +464,13 @@ def _invalid_hetu(code: str, problem: str) -> Refusal:
     )
 
 
-def _parse_customer_number(value: str) -> Identifier | Refusal:
+def _parse_customer_number(value: str, country: Country = Country.FI) -> Identifier | Refusal:
     if not value:
-        return Refusal(RefusalReason.UNUSABLE, _EMPTY)
+        return Refusal(RefusalReason.UNUSABLE, _TEXTS[country].empty)
     if not _CUSTOMER_NUMBER.fullmatch(value):
-        return Refusal(RefusalReason.UNUSABLE, _UNUSABLE)
-    # A customer number is shown and stored as is, so it must not carry an identity code.
-    if HETU_SHAPE.search(value):
+        return Refusal(RefusalReason.UNUSABLE, _TEXTS[country].unusable)
+    # A customer number is shown and stored as is, so it must not carry an identity code:
+    # anything HETU-shaped, or a Swedish or Norwegian code that passes its check.
+    if HETU_SHAPE.search(value) or redact_national_ids(value) != value:
         return Refusal(RefusalReason.UNUSABLE, _HETU_AS_CUSTOMER_NUMBER)
     return Identifier(IdentifierKind.CUSTOMER_NUMBER, value)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import re
 
+from bot.national_ids import redact_national_ids
+
 # DDMMYY, a century sign, three digits and a check character, anywhere: inside a longer
 # token too ("FI131052-308T" is no customer number to show in full). The century sign may be
 # any of + - A-F U-Y in either case, a look-alike dash (autocorrect's en dash, the minus
@@ -37,7 +39,7 @@ def redact(text: str) -> str:
     Invisible characters are dropped first, so a code pasted with a zero-width space in it
     is masked too.
     """
-    text = HETU_SHAPE.sub(_mask_match, text.translate(_INVISIBLE))
+    text = redact_national_ids(HETU_SHAPE.sub(_mask_match, text.translate(_INVISIBLE)))
     return SECRET_SHAPE.sub("[redacted]", text)
 
 
