@@ -16,6 +16,7 @@ import uvicorn
 
 from bot.audit import cli as audit_cli
 from bot.logs import configure_logging
+from bot.national_ids import Country
 from bot.settings import Settings, SettingsError, load_settings
 
 logger = logging.getLogger("bot")
@@ -25,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     """Parse the command line, load settings, run the chosen mode; return the exit code."""
     args = _parser().parse_args(argv)
     try:
-        settings = load_settings()
+        overrides = {"ropo_country": args.country} if args.country else {}
+        settings = load_settings(**overrides)
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -62,6 +64,12 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("socket", help="Socket Mode (needs SLACK_APP_TOKEN)")
     demo = commands.add_parser("demo", help="the app in this terminal, on the built-in sandbox")
     demo.add_argument("--once", metavar="TEXT", help='answer one line, e.g. "/invoices C-1001"')
+    demo.add_argument(
+        "--country",
+        choices=[country.value for country in Country],
+        help="whose identity codes to accept (default: $ROPO_COUNTRY); the sandbox has "
+        "customers of each",
+    )
     sandbox = commands.add_parser("sandbox", help="serve the Ropo One sandbox on its own")
     sandbox.add_argument("--port", type=int, help="default: 8081")
     sandbox.add_argument("--host", default="127.0.0.1")
@@ -70,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
         "audit", help="search the audit trail (who looked up whom), or purge old rows"
     )
     audit_cli.add_arguments(audit)
-    parser.set_defaults(port=None, host="0.0.0.0", once=None, latency=0.0)  # noqa: S104
+    parser.set_defaults(port=None, host="0.0.0.0", once=None, latency=0.0, country=None)  # noqa: S104
     return parser
 
 

@@ -23,6 +23,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.national_ids import SSN_FORMATS, Country, default_ssn_format
+
 DEFAULT_ROPO_BASE_URL = "https://rc.ropo24.fi/rest"
 SANDBOX_BASE_URL = "http://sandbox.invalid/rest"  # the embedded sandbox: served in-process
 _CURRENCY_BY_COUNTRY = {"fi": "EUR", "se": "SEK", "no": "NOK"}
@@ -71,6 +73,10 @@ class Settings(BaseSettings):
     ropo_apicode: SecretStr | None = None
     ropo_timeout_s: float = Field(default=10.0, gt=0, le=120)
     ropo_currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    # Which national identity code is accepted; by default ROPO_BASE_URL's country (see
+    # bot/national_ids.py). ROPO_SSN_FORMAT: how that code is written in Ropo's ``ssn`` field.
+    ropo_country: Country | None = None
+    ropo_ssn_format: str | None = None
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -98,6 +104,8 @@ class Settings(BaseSettings):
     @field_validator(
         "ropo_cid",
         "ropo_currency",
+        "ropo_country",
+        "ropo_ssn_format",
         "display_locale",
         "access_contact",
         "ropo_apicode",
@@ -157,6 +165,11 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown locale {value!r} (try en_FI, fi_FI, sv_SE, nb_NO)") from None
         return value
 
+    @field_validator("ropo_country", mode="before")
+    @classmethod
+    def _lower_country(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
@@ -187,6 +200,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"{missing} is not set: set both ROPO_CID and ROPO_APICODE, "
                 "or neither to use the built-in sandbox"
+            )
+        if (
+            self.ropo_ssn_format is not None
+            and self.ropo_ssn_format not in SSN_FORMATS[self.country]
+        ):
+            forms = ", ".join(repr(form) for form in SSN_FORMATS[self.country])
+            raise ValueError(
+                f"ROPO_SSN_FORMAT {self.ropo_ssn_format[:20]!r} is not a form of the "
+                f"{self.country.code_name} (ROPO_COUNTRY {self.country.value}): use one of {forms}"
             )
         if (
             self.ropo_cid is not None
@@ -220,10 +242,22 @@ class Settings(BaseSettings):
 
     @property
     def _country(self) -> str | None:
+        if self.ropo_country is not None:
+            return self.ropo_country.value
         if self.uses_sandbox:
             return None
         host = urlsplit(self.ropo_base_url).hostname or ""
         return host.rsplit(".", 1)[-1] if host.rsplit(".", 1)[-1] in _CURRENCY_BY_COUNTRY else None
+
+    @property
+    def country(self) -> Country:
+        """ROPO_COUNTRY, else ROPO_BASE_URL's (.fi, .se, .no); the sandbox and other hosts: fi."""
+        return Country(self._country or Country.FI.value)
+
+    @property
+    def ssn_format(self) -> str:
+        """How the country's identity code is written in Ropo's ``ssn``: ROPO_SSN_FORMAT."""
+        return self.ropo_ssn_format or default_ssn_format(self.country)
 
     @property
     def currency(self) -> str:

@@ -31,6 +31,7 @@ from bot.blocks import (
 )
 from bot.blocks.common import Payload
 from bot.lookup import Requester, Surface, new_reference
+from bot.national_ids import Country
 from bot.query import Query, Refusal, find_identifiers, parse_command, parse_identifier
 from bot.services import Services
 from bot.slack.context import ContextError
@@ -66,15 +67,16 @@ class Gate:
     counts_as_lookup: bool
 
 
-def gate_for(body: dict[str, Any]) -> Gate | None:
+def gate_for(body: dict[str, Any], country: Country = Country.FI) -> Gate | None:
     """The gate a request goes through, or ``None`` for one that cannot reach Ropo One.
 
     Only what asks Ropo One counts as a lookup: not a form submission whose field is refused
     on the spot, nor a message shortcut that finds no identifier (it opens the form) or
-    several (it asks which: the choice is the lookup, and counts).
+    several (it asks which: the choice is the lookup, and counts). ``country`` decides which
+    identity code is read (ROPO_COUNTRY).
     """
     if "command" in body:
-        parsed = parse_command(str(body.get("text", "")))
+        parsed = parse_command(str(body.get("text", "")), country)
         # Help and unusable input are answered without Ropo, but only to a permitted agent.
         return Gate(Surface.COMMAND, counts_as_lookup=isinstance(parsed, Query))
     kind = body.get("type")
@@ -86,26 +88,28 @@ def gate_for(body: dict[str, Any]) -> Gate | None:
             return None
         return Gate(Surface.BUTTON, counts_as_lookup=not action_ids <= _FORM_ACTIONS)
     if kind == "message_action":
-        return Gate(Surface.MESSAGE_SHORTCUT, counts_as_lookup=_message_query(body) is not None)
+        return Gate(
+            Surface.MESSAGE_SHORTCUT, counts_as_lookup=_message_query(body, country) is not None
+        )
     if kind == "shortcut":  # the global shortcut opens the form
         return Gate(Surface.MODAL, counts_as_lookup=False)
     if kind == "view_submission" and (body.get("view") or {}).get("callback_id") == ids.VIEW_LOOKUP:
-        return Gate(Surface.MODAL, counts_as_lookup=_form_query(body) is not None)
+        return Gate(Surface.MODAL, counts_as_lookup=_form_query(body, country) is not None)
     # Other view submissions, block_suggestion and anything Slack adds later.
     return Gate(Surface.MODAL, counts_as_lookup=True)
 
 
-def _message_query(body: dict[str, Any]) -> Query | None:
+def _message_query(body: dict[str, Any], country: Country) -> Query | None:
     """The lookup a message shortcut starts at once: its message's one identifier, if one."""
-    found = find_identifiers(message_text(body.get("message") or {}))
+    found = find_identifiers(message_text(body.get("message") or {}), country)
     return Query(found[0]) if len(found) == 1 else None
 
 
-def _form_query(body: dict[str, Any]) -> Query | None:
+def _form_query(body: dict[str, Any], country: Country) -> Query | None:
     """The lookup a submitted lookup form asks for, or None if its field is refused inline."""
     values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
     text, include_paid = read_lookup_form(values)
-    identifier = parse_identifier(text)
+    identifier = parse_identifier(text, country)
     if isinstance(identifier, Refusal):
         return None
     return Query(identifier, include_paid=include_paid)
@@ -125,7 +129,7 @@ class AccessGate(AsyncMiddleware):
         next: Callable[[], Awaitable[BoltResponse | None]],
     ) -> BoltResponse | None:
         """Check the request; acknowledge a refusal here, or hand it on with ``next()``."""
-        gate = gate_for(req.body)
+        gate = gate_for(req.body, self._services.settings.country)
         if gate is None:
             return await next()
         context = req.context
@@ -194,7 +198,7 @@ class AccessGate(AsyncMiddleware):
     def _requested_query(self, body: dict[str, Any]) -> Query | None:
         """Whom the refused request asked about, when the request says."""
         if "command" in body:
-            parsed = parse_command(str(body.get("text", "")))
+            parsed = parse_command(str(body.get("text", "")), self._services.settings.country)
             return parsed if isinstance(parsed, Query) else None
         kind = body.get("type")
         if kind == "block_actions":
@@ -206,9 +210,9 @@ class AccessGate(AsyncMiddleware):
                         return None
             return None
         if kind == "message_action":
-            return _message_query(body)
+            return _message_query(body, self._services.settings.country)
         if kind == "view_submission":
-            return _form_query(body)
+            return _form_query(body, self._services.settings.country)
         return None
 
 

@@ -33,14 +33,21 @@ from bot.dev.slack_requests import (
     view_submission_body,
 )
 from bot.dev.slack_standin import Received, SlackStandIn
+from bot.national_ids import Country
 from bot.settings import Settings
 from bot.slack.app import OFFLINE_SIGNING_SECRET, create_app, create_ropo_client, create_services
 
 INTRO = """\
 Ropo Invoices — demo console. This is the real app, answering from {source}.
-Try:  /invoices 131052-308T    /invoices C-1001 all    /invoices C-1200    /invoices help
+Try:  {examples}
 Type a button's number to click it; "quit" or Ctrl-D to leave.
 """
+# The sandbox's customers (bot/ropo/sandbox_data.py) worth trying first, per ROPO_COUNTRY.
+EXAMPLES = {
+    Country.FI: ("131052-308T", "C-1001 all", "C-1200", "help"),
+    Country.SE: ("811228-9841", "701063-2391", "C-1001 all", "help"),
+    Country.NO: ("15108695088 all", "41018036736", "C-1001 all", "help"),
+}
 VIEW_METHODS = frozenset({"views.open", "views.update", "views.push"})
 
 
@@ -56,7 +63,15 @@ class Button:
 class DemoConsole:
     """Drives one Bolt app through signed requests and shows what it answers."""
 
-    def __init__(self, app: AsyncApp, standin: SlackStandIn, base_url: str, timeout_s: float):
+    def __init__(
+        self,
+        app: AsyncApp,
+        standin: SlackStandIn,
+        base_url: str,
+        timeout_s: float,
+        country: Country = Country.FI,
+    ):
+        self._country = country
         self._app = app
         self._standin = standin
         self._base_url = base_url
@@ -140,7 +155,10 @@ class DemoConsole:
     def _show_view(self, view: dict[str, Any]) -> str:
         shown = self._show(view, in_view=view)
         if view.get("callback_id") == ids.VIEW_LOOKUP:
-            shown += 'Type the HETU or customer number (add "all" for paid ones) to submit.\n'
+            shown += (
+                f"Type the {self._country.code_name} or customer number "
+                '(add "all" for paid ones) to submit.\n'
+            )
         return shown
 
     async def _send(self, body: str) -> str:
@@ -210,7 +228,9 @@ async def run_demo(
     ropo = create_ropo_client(offline)
     services = create_services(offline, ropo)
     app = create_app(offline, services)
-    console = DemoConsole(app, standin, base_url, settings.ropo_timeout_s + 5)
+    console = DemoConsole(
+        app, standin, base_url, settings.ropo_timeout_s + 5, country=settings.country
+    )
     source = (
         "the built-in Ropo One sandbox (fake data)"
         if settings.uses_sandbox
@@ -220,7 +240,8 @@ async def run_demo(
         if once is not None:
             write(await console.handle_line(once))
             return 0
-        write(INTRO.format(source=source))
+        examples = "    ".join(f"{ids.COMMAND} {example}" for example in EXAMPLES[settings.country])
+        write(INTRO.format(source=source, examples=examples))
         while True:
             try:
                 line = await asyncio.to_thread(read_line, "> ")

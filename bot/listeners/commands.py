@@ -22,7 +22,7 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.command(ids.COMMAND)
     async def invoices_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond):
         """Ack at once; answer help and refusals in the ack, look up everything else."""
-        parsed = parse_command(command.get("text", ""))
+        parsed = parse_command(command.get("text", ""), services.settings.country)
         if isinstance(parsed, HelpRequest):
             await ack(**render_help(services.environment))
             return

@@ -74,7 +74,7 @@ def register(app: AsyncApp, services: Services) -> None:
 async def _find_in_message(
     services: Services, shortcut: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
 ) -> None:
-    found = find_identifiers(message_text(shortcut.get("message") or {}))
+    found = find_identifiers(message_text(shortcut.get("message") or {}), services.settings.country)
     trigger_id = shortcut.get("trigger_id", "")
     if not found:
         form = render_lookup_form(services.environment, notice=NOTHING_FOUND_NOTICE)

@@ -25,7 +25,7 @@ def register(app: AsyncApp, services: Services) -> None:
     ) -> None:
         """Ack at once: the refusal on the field, or "Looking up…"; then show the invoices."""
         text, include_paid = read_lookup_form(view.get("state", {}).get("values", {}))
-        identifier = parse_identifier(text)
+        identifier = parse_identifier(text, services.settings.country)
         if isinstance(identifier, Refusal):
             await ack(
                 response_action="errors", errors={ids.BLOCK_LOOKUP_IDENTIFIER: identifier.message}

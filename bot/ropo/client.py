@@ -24,7 +24,8 @@ import httpx
 from pydantic import SecretStr, ValidationError
 
 from bot import __version__
-from bot.query import IdentifierKind, Query
+from bot.national_ids import default_ssn_format, format_for_ropo
+from bot.query import Identifier, Query
 from bot.redact import redact
 from bot.ropo.auth import TokenCache
 from bot.ropo.errors import (
@@ -71,7 +72,9 @@ class RopoClient:
         timeout_s: float = 10.0,
         max_retries: int = MAX_RETRIES,
         transport: httpx.AsyncBaseTransport | None = None,
+        ssn_format: str | None = None,
     ) -> None:
+        self._ssn_format = ssn_format  # None: each country's default (bot/national_ids.py)
         self._cid = cid
         self._apicode = apicode
         self._timeout_s = timeout_s
@@ -100,8 +103,7 @@ class RopoClient:
 
         Raises a :class:`~bot.ropo.errors.RopoError` subclass on any failure.
         """
-        field = "ssn" if query.identifier.kind is IdentifierKind.HETU else "custnum"
-        body: dict[str, Any] = {field: query.identifier.value}
+        body: dict[str, Any] = {_ropo_field(query.identifier): self._ropo_value(query.identifier)}
         if query.include_paid:
             body["all_invoices"] = 1
         loop = asyncio.get_running_loop()
@@ -119,6 +121,14 @@ class RopoClient:
         if response.status_code != 200:
             raise _error_for(response, "invoice query")
         return _parse_jobs(response).jobs
+
+    def _ropo_value(self, identifier: Identifier) -> str:
+        """An identity code in the form Ropo One is sent (ROPO_SSN_FORMAT); else as is."""
+        country = identifier.kind.country
+        if country is None:
+            return identifier.value
+        form = self._ssn_format or default_ssn_format(country)
+        return format_for_ropo(identifier.value, country, form)
 
     async def _authorized_post(self, path: str, body: dict[str, Any]) -> httpx.Response:
         token = await self._tokens.get()
@@ -268,3 +278,8 @@ def _retry_after_s(response: httpx.Response) -> float | None:
 def _backoff_s(attempt: int) -> float:
     base = min(MAX_BACKOFF_S, INITIAL_BACKOFF_S * 2**attempt)
     return base * (0.5 + random.random() / 2)  # jitter spreads a rush of retries
+
+
+def _ropo_field(identifier: Identifier) -> str:
+    """Ropo's ``ssn`` for every country's identity code, ``custnum`` for a customer number."""
+    return "ssn" if identifier.kind.is_identity_code else "custnum"

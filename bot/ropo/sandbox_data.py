@@ -11,6 +11,11 @@ Who is who (``ssn`` is Ropo's name for the HETU field):
 - ssn ``010101A900R``: only 2 paid jobs, so ``404`` unless ``all_invoices=1``.
 - ssn ``100190-999P``: 1 due job (150.00).
 - ssn ``100190Y999P``: 1 reminder job (75.25). A different person: the century sign matters.
+- ssn ``198112289841`` (Swedish personnummer ``811228-9841``): due, reminder and paid, in
+  kronor.
+- ssn ``197010632391`` (Swedish samordningsnummer ``701063-2391``): 1 due job (1,250.00).
+- ssn ``15108695088`` (Norwegian fødselsnummer): due, collection and paid, in kroner.
+- ssn ``41018036736`` (Norwegian D-number): 1 reminder job (480.00).
 - custnum ``C-1001``: due, reminder and paid (paid only with ``all_invoices=1``).
 - custnum ``C-1200``: 120 open jobs (every status but paid, 8 group jobs, some without a
   link) plus 5 paid.
@@ -21,7 +26,10 @@ Who is who (``ssn`` is Ropo's name for the HETU field):
 
 The three HETUs other than ``131052-308T`` use individual numbers 900-999, the range
 reserved for temporary codes, so they can never belong to a real person. Their check
-characters are correct.
+characters are correct. The Swedish and Norwegian codes are checksum-valid examples from
+python-stdnum's and Skatteverket's documentation, or made up here (the D-number); they are
+keyed in the default ROPO_SSN_FORMAT (12 digits in Sweden, 11 in Norway), the form the app
+sends unless told otherwise.
 """
 
 from __future__ import annotations
@@ -38,6 +46,10 @@ HETU_MANY_INVOICES = "131052-308T"
 HETU_ONLY_PAID = "010101A900R"
 HETU_DUE_20TH_CENTURY = "100190-999P"
 HETU_REMINDER_21ST_CENTURY = "100190Y999P"
+PERSONNUMMER_THREE_INVOICES = "198112289841"
+SAMORDNINGSNUMMER_DUE = "197010632391"
+FODSELSNUMMER_THREE_INVOICES = "15108695088"
+D_NUMBER_REMINDER = "41018036736"
 
 CUSTNUM_SMALL = "C-1001"
 CUSTNUM_LARGE = "C-1200"
@@ -184,6 +196,18 @@ _SMALL = (
     SandboxJob(9100403, "SBX-10403", date(2024, 12, 5), "paid", _eur("0.00")),
 )
 
+# Swedish and Norwegian customers: amounts in kronor/kroner (the currency is the app's setting).
+_SWEDISH = (
+    SandboxJob(9100601, "SBX-10601", date(2025, 10, 28), "due", _eur("1890.00")),
+    SandboxJob(9100602, "SBX-10602", date(2025, 7, 1), "reminder", _eur("645.50")),
+    SandboxJob(9100603, "SBX-10603", date(2025, 1, 15), "paid", _eur("0.00")),
+)
+_NORWEGIAN = (
+    SandboxJob(9100701, "SBX-10701", date(2025, 11, 3), "due", _eur("2350.00")),
+    SandboxJob(9100702, "SBX-10702", date(2024, 11, 18), "collection", _eur("5120.75")),
+    SandboxJob(9100703, "SBX-10703", date(2025, 2, 20), "paid", _eur("0.00")),
+)
+
 _OLD_SCHEMA = (
     SandboxJob(
         9100501,
@@ -241,6 +265,14 @@ CUSTOMERS_BY_SSN: dict[str, SandboxCustomer] = {
     ),
     HETU_REMINDER_21ST_CENTURY: SandboxCustomer(
         (SandboxJob(9100301, "SBX-10301", date(2026, 2, 3), "reminder", _eur("75.25")),)
+    ),
+    PERSONNUMMER_THREE_INVOICES: SandboxCustomer(_SWEDISH),
+    SAMORDNINGSNUMMER_DUE: SandboxCustomer(
+        (SandboxJob(9100611, "SBX-10611", date(2025, 12, 1), "due", _eur("1250.00")),)
+    ),
+    FODSELSNUMMER_THREE_INVOICES: SandboxCustomer(_NORWEGIAN),
+    D_NUMBER_REMINDER: SandboxCustomer(
+        (SandboxJob(9100711, "SBX-10711", date(2025, 9, 9), "reminder", _eur("480.00")),)
     ),
 }
 """End customers found by ``ssn``; the key must match exactly (no case folding)."""

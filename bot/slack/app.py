@@ -50,12 +50,14 @@ def create_ropo_client(settings: Settings) -> RopoClient:
             SecretStr(SANDBOX_APICODE),
             timeout_s=settings.ropo_timeout_s,
             transport=httpx.ASGITransport(app=create_sandbox_app()),
+            ssn_format=settings.ssn_format,
         )
     return RopoClient(
         settings.ropo_url,
         cid,
         apicode,
         timeout_s=settings.ropo_timeout_s,
+        ssn_format=settings.ssn_format,
     )
 
 
