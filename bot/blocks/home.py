@@ -21,7 +21,9 @@ from bot.blocks.common import (
     status_legend,
 )
 from bot.blocks.modal import TITLE_CHOOSE, TITLE_LOOKUP
-from bot.blocks.reply import HELP_EXAMPLE_CUSTNUM, HELP_EXAMPLE_HETU
+from bot.blocks.national import code_words
+from bot.blocks.reply import HELP_EXAMPLE_CUSTNUM
+from bot.national_ids import Country
 from bot.query import PAID_FLAGS
 from bot.settings import RopoEnvironment
 
@@ -36,7 +38,11 @@ _WHAT_IT_DOES = (
 
 
 def render_home(
-    environment: RopoEnvironment, *, allowed: bool = True, access_message: str | None = None
+    environment: RopoEnvironment,
+    *,
+    allowed: bool = True,
+    access_message: str | None = None,
+    country: Country = Country.FI,
 ) -> View:
     """The Home tab; ``allowed=False`` replaces the instructions with how to get access.
 
@@ -47,7 +53,7 @@ def render_home(
         {"type": "header", "text": plain_text(f":receipt: {APP_NAME}")},
         section(_WHAT_IT_DOES),
     ]
-    blocks.extend(_how_to_use() if allowed else _no_access(access_message))
+    blocks.extend(_how_to_use(country) if allowed else _no_access(access_message))
     blocks.append(divider())
     blocks.append(
         context(f":electric_plug: Connected to *{SOURCE_LABELS[environment]}*"),
@@ -55,7 +61,8 @@ def render_home(
     return {"type": "home", "callback_id": ids.VIEW_HOME, "blocks": blocks}
 
 
-def _how_to_use() -> list[Block]:
+def _how_to_use(country: Country) -> list[Block]:
+    words = code_words(country)
     legend = status_legend()
     return [
         {
@@ -68,8 +75,8 @@ def _how_to_use() -> list[Block]:
         divider(),
         section(
             f"*With the {ids.COMMAND} command*, in any channel or direct message:\n"
-            f"• {code(f'{ids.COMMAND} {HELP_EXAMPLE_HETU}')}: open invoices of the person "
-            "with this identity code, typed in full\n"
+            f"• {code(f'{ids.COMMAND} {words.pattern}')}: open invoices of the person "
+            f"with this {words.plain}, typed in full\n"
             f"• {code(f'{ids.COMMAND} {HELP_EXAMPLE_CUSTNUM}')}: open invoices of customer "
             f"{HELP_EXAMPLE_CUSTNUM}\n"
             f"• {code(f'{ids.COMMAND} {HELP_EXAMPLE_CUSTNUM} {PAID_FLAGS[0]}')}: paid "

@@ -27,7 +27,9 @@ from bot.blocks.common import (
     plain_text,
     section,
 )
-from bot.blocks.reply import HELP_EXAMPLE_CUSTNUM, HELP_EXAMPLE_HETU, render_expired_context
+from bot.blocks.national import code_words
+from bot.blocks.reply import HELP_EXAMPLE_CUSTNUM, render_expired_context
+from bot.national_ids import Country
 from bot.query import MAX_INPUT_CHARS, Identifier, IdentifierKind
 from bot.settings import RopoEnvironment
 
@@ -54,7 +56,12 @@ NOTHING_FOUND_NOTICE = (
 )
 
 _KIND_LABELS: Mapping[IdentifierKind, str] = MappingProxyType(
-    {IdentifierKind.HETU: "identity code", IdentifierKind.CUSTOMER_NUMBER: "customer number"}
+    {
+        IdentifierKind.HETU: "identity code",
+        IdentifierKind.PERSONNUMMER: "personnummer",
+        IdentifierKind.FODSELSNUMMER: "fødselsnummer",
+        IdentifierKind.CUSTOMER_NUMBER: "customer number",
+    }
 )
 
 
@@ -109,8 +116,14 @@ def with_lookup_another(reply: Payload) -> Payload:
 # --- the form -----------------------------------------------------------------------------
 
 
-def render_lookup_form(environment: RopoEnvironment, *, notice: str | None = None) -> View:
-    """The lookup form: identifier, "include paid invoices", submit; ``notice`` above them."""
+def render_lookup_form(
+    environment: RopoEnvironment, *, notice: str | None = None, country: Country = Country.FI
+) -> View:
+    """The lookup form: identifier, "include paid invoices", submit; ``notice`` above them.
+
+    ``country`` decides which identity code the label and placeholder name.
+    """
+    words = code_words(country)
     blocks: list[Block] = []
     if notice is not None:
         blocks.append(section(notice, block_id=ids.BLOCK_LOOKUP_NOTICE))
@@ -118,12 +131,12 @@ def render_lookup_form(environment: RopoEnvironment, *, notice: str | None = Non
         {
             "type": "input",
             "block_id": ids.BLOCK_LOOKUP_IDENTIFIER,
-            "label": plain_text(LABEL_IDENTIFIER),
+            "label": plain_text(words.field_label),
             "element": {
                 "type": "plain_text_input",
                 "action_id": ids.ACTION_LOOKUP_IDENTIFIER,
                 "max_length": MAX_INPUT_CHARS,
-                "placeholder": plain_text(f"{HELP_EXAMPLE_HETU} or {HELP_EXAMPLE_CUSTNUM}"),
+                "placeholder": plain_text(f"{words.pattern} or {HELP_EXAMPLE_CUSTNUM}"),
             },
             "hint": plain_text(
                 "Type the identity code in full; the answer shows it masked, and only you see it."

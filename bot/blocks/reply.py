@@ -15,7 +15,6 @@ from bot.blocks.common import (
     LABEL_INCLUDE_PAID,
     MAX_URL,
     STATUS_LEGEND,
-    USAGE,
     Block,
     Payload,
     button,
@@ -34,7 +33,9 @@ from bot.blocks.common import (
     truncate,
 )
 from bot.blocks.money import format_amount
+from bot.blocks.national import code_words
 from bot.lookup import PAGE_SIZE, FailureKind, LookupFailure, LookupResult
+from bot.national_ids import Country
 from bot.query import PAID_FLAGS, Refusal, RefusalReason
 from bot.redact import redact
 from bot.ropo.models import Invoice, InvoiceStatus
@@ -210,22 +211,26 @@ def _empty_list(result: LookupResult, button_value: ButtonValue) -> Payload:
 # --- help, refusals, failures, expiry -----------------------------------------------------
 
 
-def render_help(environment: RopoEnvironment) -> Payload:
-    """How to use ``/invoices``: usage, examples, the paid flags and the status legend."""
+def render_help(environment: RopoEnvironment, country: Country = Country.FI) -> Payload:
+    """How to use ``/invoices``: usage, examples, the paid flags and the status legend.
+
+    ``country`` decides which identity code the text names (ROPO_COUNTRY).
+    """
+    words = code_words(country)
     flags = ", ".join(code(f) for f in PAID_FLAGS[1:])
     legend = status_legend()
     blocks: list[Block] = [
         {"type": "header", "text": plain_text(f"Look up invoices with {ids.COMMAND}")},
         section(
-            f"*Usage*\n{code(USAGE)}\n"
-            "Give the customer's personal identity code (HETU) or their customer number. "
-            "Only you see the answer, and a HETU is never shown in full: "
-            f"replies show {code('131052-****')}."
+            f"*Usage*\n{code(words.usage)}\n"
+            f"Give the customer's {words.full} or their customer number. "
+            f"Only you see the answer, and a {words.short} is never shown in full: "
+            f"replies show {code(words.masked)}."
         ),
         section(
             "*Examples*\n"
-            f"• {code(f'{ids.COMMAND} {HELP_EXAMPLE_HETU}')}: open invoices of the person "
-            "with this identity code, typed in full\n"
+            f"• {code(f'{ids.COMMAND} {words.pattern}')}: open invoices of the person "
+            f"with this {words.plain}, typed in full\n"
             f"• {code(f'{ids.COMMAND} {HELP_EXAMPLE_CUSTNUM} all')}: every invoice of "
             f"customer {HELP_EXAMPLE_CUSTNUM}, paid ones too"
         ),
@@ -236,7 +241,16 @@ def render_help(environment: RopoEnvironment) -> Payload:
         section(f"*Statuses*\n{legend}"),
         footer(environment),
     ]
-    return message(f"How to use {ids.COMMAND}: {escape_mrkdwn(USAGE)}", blocks)
+    return message(f"How to use {ids.COMMAND}: {escape_mrkdwn(words.usage)}", blocks)
+
+
+def _foreign_heading() -> tuple[str, str]:
+    """A valid code of another country: this app can't send it to its Ropo One."""
+    return (
+        "That identity code is from another country",
+        "Look the customer up by their customer number instead, or ask a Slack admin "
+        "whether your team has an app connected to that country's Ropo One.",
+    )
 
 
 _REFUSAL_HEADINGS: Mapping[RefusalReason, tuple[str, str]] = MappingProxyType(
@@ -255,18 +269,53 @@ _REFUSAL_HEADINGS: Mapping[RefusalReason, tuple[str, str]] = MappingProxyType(
             "Give one HETU or customer number, optionally followed by "
             f"{code(PAID_FLAGS[0])} to include paid invoices.",
         ),
+        RefusalReason.FOREIGN_CODE: _foreign_heading(),
+        RefusalReason.INVALID_CODE: (  # only other countries' codes: for completeness
+            "That identity code doesn't pass its check",
+            f"Check the code with the customer. Then run {code(ids.COMMAND)} again.",
+        ),
     }
 )
+"""Finland's headings; other countries' come from :func:`_refusal_heading`."""
 
 
-def render_refusal(refusal: Refusal, environment: RopoEnvironment) -> Payload:
+def _refusal_heading(reason: RefusalReason, country: Country) -> tuple[str, str]:
+    """The heading and advice of a refusal, in the words of ``country``'s identity code."""
+    if country is Country.FI:
+        return _REFUSAL_HEADINGS[reason]
+    words = code_words(country)
+    if reason is RefusalReason.INVALID_HETU or reason is RefusalReason.INVALID_CODE:
+        return (
+            f"That {words.short} is not valid",
+            f"Check the code with the customer: {words.invalid_advice}. "
+            f"Then run {code(ids.COMMAND)} again.",
+        )
+    if reason is RefusalReason.TOO_MANY_WORDS:
+        return (
+            _REFUSAL_HEADINGS[reason][0],
+            f"Give one {words.short} or customer number, optionally followed by "
+            f"{code(PAID_FLAGS[0])} to include paid invoices.",
+        )
+    if reason is RefusalReason.FOREIGN_CODE:
+        return _foreign_heading()
+    return (
+        _REFUSAL_HEADINGS[reason][0],
+        f"Look the customer up by their {words.full} or their customer number.",
+    )
+
+
+def render_refusal(
+    refusal: Refusal, environment: RopoEnvironment, country: Country = Country.FI
+) -> Payload:
     """Why the input cannot be looked up, and what to type instead."""
-    heading, advice = _REFUSAL_HEADINGS[refusal.reason]
+    heading, advice = _refusal_heading(refusal.reason, country)
     # The message promises no full HETU; redacting again costs nothing and keeps the promise.
     explanation = escape_mrkdwn(truncate(redact(refusal.message), _MAX_REFUSAL_CHARS))
     blocks = [
         section(f":warning: *{heading}*\n{explanation}\n{advice}", block_id=ids.BLOCK_SUMMARY),
-        context(f"Usage: {code(USAGE)} · {code(f'{ids.COMMAND} help')} for examples"),
+        context(
+            f"Usage: {code(code_words(country).usage)} · {code(f'{ids.COMMAND} help')} for examples"
+        ),
         footer(environment),
     ]
     return message(f"{heading}. {explanation}", blocks)

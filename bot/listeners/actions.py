@@ -57,7 +57,7 @@ def register(app: AsyncApp, services: Services) -> None:
     ) -> None:
         """Ack; then bring up the lookup form: in place in a modal, else in a new one."""
         await ack()
-        form = render_lookup_form(services.environment)
+        form = render_lookup_form(services.environment, country=services.settings.country)
         view_id = modal_view_id(body)
         if view_id is not None:
             services.after_ack(update_view(client, view_id, form), "lookup form")

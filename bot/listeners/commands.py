@@ -24,10 +24,10 @@ def register(app: AsyncApp, services: Services) -> None:
         """Ack at once; answer help and refusals in the ack, look up everything else."""
         parsed = parse_command(command.get("text", ""), services.settings.country)
         if isinstance(parsed, HelpRequest):
-            await ack(**render_help(services.environment))
+            await ack(**render_help(services.environment, services.settings.country))
             return
         if isinstance(parsed, Refusal):
-            await ack(**render_refusal(parsed, services.environment))
+            await ack(**render_refusal(parsed, services.environment, services.settings.country))
             return
         await ack()
         who = requester(command, Surface.COMMAND)

@@ -37,6 +37,9 @@ async def _publish(
 ) -> None:
     decision = await services.access.decide_user(team_id, user_id)
     home = render_home(
-        services.environment, allowed=decision.allowed, access_message=decision.message or None
+        services.environment,
+        allowed=decision.allowed,
+        access_message=decision.message or None,
+        country=services.settings.country,
     )
     await publish_home(client, user_id, home)

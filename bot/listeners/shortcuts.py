@@ -66,7 +66,7 @@ def register(app: AsyncApp, services: Services) -> None:
     async def look_up(ack: AsyncAck, shortcut: dict[str, Any], client: AsyncWebClient) -> None:
         """Ack; then open the lookup form."""
         await ack()
-        form = render_lookup_form(services.environment)
+        form = render_lookup_form(services.environment, country=services.settings.country)
         # No response_url comes with a global shortcut: a refusal can only be logged.
         services.after_ack(open_view(client, shortcut.get("trigger_id", ""), form), "lookup form")
 
@@ -77,7 +77,9 @@ async def _find_in_message(
     found = find_identifiers(message_text(shortcut.get("message") or {}), services.settings.country)
     trigger_id = shortcut.get("trigger_id", "")
     if not found:
-        form = render_lookup_form(services.environment, notice=NOTHING_FOUND_NOTICE)
+        form = render_lookup_form(
+            services.environment, notice=NOTHING_FOUND_NOTICE, country=services.settings.country
+        )
         await open_view_or_explain(services, client, trigger_id, form, respond)
         return
     if len(found) > 1:

@@ -33,6 +33,10 @@ REFUSALS = {
     "of the code.",
     RefusalReason.UNUSABLE: "“asiakas 12?” is neither a HETU nor a customer number.",
     RefusalReason.TOO_MANY_WORDS: "Expected one identifier and optionally “all”, got 3 words.",
+    RefusalReason.INVALID_CODE: "811228-**** isn't a valid personnummer. The check digit "
+    "doesn't match: the code may be mistyped.",
+    RefusalReason.FOREIGN_CODE: "That looks like a Swedish personnummer; this app is connected "
+    "to Ropo One Finland, so it looks up Finnish identity codes (HETU) and customer numbers.",
 }
 
 SPARSE_JOBS = [
