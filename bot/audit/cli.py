@@ -1,6 +1,7 @@
 """``python -m bot audit``: who looked up whom, for the people who answer data-subject requests.
 
-Search by the person (``--hetu`` / ``--custnum``: hashed with ``AUDIT_KEY`` before searching,
+Search by the person (``--ssn`` any country's identity code, ``--hetu`` a Finnish one,
+``--custnum``: hashed with ``AUDIT_KEY`` before searching,
 never printed in full), by agent (``--user``), by date (``--since`` / ``--until``, UTC days),
 as a table or CSV; or delete rows past retention (``--purge-older-than``).
 """
@@ -18,6 +19,7 @@ from typing import TextIO
 
 from bot.audit.store import AuditQuery, AuditRow, purge, read_only, search
 from bot.audit.trail import identifier_hash
+from bot.national_ids import Country
 from bot.query import Identifier, IdentifierKind, Refusal, parse_identifier
 from bot.settings import Settings
 
@@ -60,7 +62,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``audit`` subcommand's options."""
     person = parser.add_mutually_exclusive_group()
     person.add_argument(
-        "--hetu", metavar="HETU", help="lookups of this identity code ('-': read it from stdin)"
+        "--ssn",
+        metavar="CODE",
+        help="lookups of this identity code: HETU, personnummer or fødselsnummer, written any "
+        "accepted way ('-': read it from stdin)",
+    )
+    person.add_argument(
+        "--hetu", metavar="HETU", help="lookups of this Finnish identity code ('-': from stdin)"
     )
     person.add_argument(
         "--custnum", metavar="NUMBER", help="lookups of this customer number ('-': from stdin)"
@@ -116,7 +124,7 @@ def run(
 def _criteria(
     settings: Settings, args: argparse.Namespace, stdin: TextIO
 ) -> tuple[AuditQuery, str | None]:
-    identifier = _identifier(args, stdin)
+    identifier = _identifier(args, stdin, settings.country)
     hashed = None
     if identifier is not None:
         if settings.audit_key is None:
@@ -133,7 +141,11 @@ def _criteria(
     return criteria, person
 
 
-def _identifier(args: argparse.Namespace, stdin: TextIO) -> Identifier | None:
+def _identifier(
+    args: argparse.Namespace, stdin: TextIO, country: Country = Country.FI
+) -> Identifier | None:
+    if args.ssn is not None:
+        return _identity_code(_read(args.ssn, stdin), country)
     if args.hetu is None and args.custnum is None:
         return None
     kind = IdentifierKind.HETU if args.hetu is not None else IdentifierKind.CUSTOMER_NUMBER
@@ -148,8 +160,29 @@ def _identifier(args: argparse.Namespace, stdin: TextIO) -> Identifier | None:
     return parsed
 
 
+def _read(text: str, stdin: TextIO) -> str:
+    """The option's value, or a line of stdin for ``-`` (out of shell history and ``ps``)."""
+    return stdin.readline().strip() if text == "-" else text
+
+
+def _identity_code(text: str, country: Country) -> Identifier:
+    """``text`` as an identity code: ROPO_COUNTRY's first, then any other country's.
+
+    The audit trail hashes each code in one canonical form, so a personnummer typed with 10
+    digits finds the lookups typed with 12.
+    """
+    first = parse_identifier(f"ssn:{text}", country)
+    if isinstance(first, Identifier):
+        return first
+    for other in Country:
+        parsed = parse_identifier(f"ssn:{text}", other)
+        if isinstance(parsed, Identifier):
+            return parsed
+    raise AuditCliError(f"--ssn: {first.message}")
+
+
 def _purge(settings: Settings, args: argparse.Namespace, path: Path, out: TextIO) -> int:
-    if any((args.hetu, args.custnum, args.user, args.since, args.until, args.csv)):
+    if any((args.ssn, args.hetu, args.custnum, args.user, args.since, args.until, args.csv)):
         raise AuditCliError("--purge-older-than takes no search options")
     days = (
         settings.audit_retention_days
