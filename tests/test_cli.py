@@ -88,3 +88,14 @@ def test_ci_runs_the_readme_test_command_verbatim():
     test_command = next(c for c in commands if "pytest" in c)
     ci_script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert test_command in ci_script.splitlines()
+
+
+def test_demo_follows_the_country_it_is_given():
+    result = run_bot("demo", "--country", "se", stdin="/invoices 811228-9841 alla\nquit\n")
+    assert result.returncode == 0, result.stderr
+    assert "/invoices 811228-9841" in result.stdout  # the intro's Swedish examples
+    assert "Invoices for 811228-****" in result.stdout
+    assert "kr" in result.stdout
+    refused = run_bot("demo", "--once", "/invoices 131052-308T", ROPO_COUNTRY="no")
+    assert "That looks like a Finnish HETU" in refused.stdout
+    assert "131052-308T" not in refused.stdout + refused.stderr
