@@ -343,9 +343,11 @@ def _parse_code(value: str, country: Country) -> Identifier | Refusal:
     except InvalidCode as problem:
         masked = redact_national_ids(value) if value != redact_national_ids(value) else None
         shown = masked or _mask_unchecked(value, country)
+        # Digits alone may be a date-based customer number: say how to look one up.
+        hint = " If it is a customer number, type cust: before it." if value.isdigit() else ""
         return Refusal(
             RefusalReason.INVALID_CODE,
-            f"{shown} isn't a valid {country.code_name}. {problem}",
+            f"{shown} isn't a valid {country.code_name}. {problem}{hint}",
         )
 
 

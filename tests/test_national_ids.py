@@ -379,3 +379,15 @@ def test_any_generated_personnummer_is_masked(case: tuple[str, str]) -> None:
 @given(fodselsnummer())
 def test_any_generated_fodselsnummer_is_masked(code: str) -> None:
     assert redact_national_ids(f"ssn={code};") == f"ssn={code[:6]}*****;"
+
+
+def test_a_date_based_number_that_fails_the_check_can_be_forced_as_a_customer_number() -> None:
+    # An order-style number YYYYMMDDNNNN reads as a personnummer attempt, and is refused...
+    refusal = parse_identifier("202511290001", Country.SE)
+    assert isinstance(refusal, Refusal)
+    assert refusal.reason is RefusalReason.INVALID_CODE
+    assert "type cust: before it" in refusal.message
+    # ...but the agent may say it is a customer number, since it is no valid code.
+    assert parse_identifier("cust:202511290001", Country.SE) == Identifier(
+        IdentifierKind.CUSTOMER_NUMBER, "202511290001"
+    )

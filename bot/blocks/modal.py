@@ -248,13 +248,15 @@ def render_choose_identifier(
     return modal(TITLE_CHOOSE, blocks, callback_id=ids.VIEW_CHOOSE_IDENTIFIER)
 
 
-def render_window_not_opened(environment: RopoEnvironment) -> Payload:
+def render_window_not_opened(
+    environment: RopoEnvironment, country: Country = Country.FI
+) -> Payload:
     """Slack would not open the modal (its trigger expired): say so, and what to do instead."""
     text = "Slack did not open the lookup window in time"
     blocks = [
         section(
             f":warning: *{text}*\nTry again, or type "
-            f"{code(f'{ids.COMMAND} <HETU or customer number>')}.",
+            f"{code(f'{ids.COMMAND} <{code_words(country).short} or customer number>')}.",
             block_id=ids.BLOCK_SUMMARY,
         ),
         footer(environment),

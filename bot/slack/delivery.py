@@ -180,7 +180,10 @@ async def open_view_or_explain(
     """Open a modal; if Slack won't, tell the agent privately when there is a way to."""
     view_id = await open_view(client, trigger_id, view)
     if view_id is None and respond is not None:
-        await send_private(respond, render_window_not_opened(services.environment))
+        window_not_opened = render_window_not_opened(
+            services.environment, services.settings.country
+        )
+        await send_private(respond, window_not_opened)
     return view_id
 
 
