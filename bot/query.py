@@ -111,11 +111,12 @@ MAX_INPUT_CHARS = 200
 
 MAX_CUSTOMER_NUMBER_CHARS = 40
 
-HELP_WORDS = frozenset({"help", "?", "ohje", "hjälp"})
+HELP_WORDS = frozenset({"help", "?", "ohje", "hjälp", "hjelp"})
 # "-all" is what "--all" becomes when a client turns "--" into a dash and we read it back as "-".
 PAID_FLAGS = ("all", "--all", "kaikki", "alla")
 """The words that include paid invoices, as help shows them (English, Finnish, Swedish)."""
-INCLUDE_PAID_FLAGS = frozenset({*PAID_FLAGS, "-all"})
+# Norwegian "alle" is accepted too, without crowding the help's list.
+INCLUDE_PAID_FLAGS = frozenset({*PAID_FLAGS, "-all", "alle"})
 
 _TOO_LONG = (
     f"That is longer than {MAX_INPUT_CHARS} characters: "
@@ -252,8 +253,8 @@ def parse_command(text: str, country: Country = Country.FI) -> Query | HelpReque
 
     Words are split on any Unicode whitespace, so Slack's non-breaking spaces separate too.
     ``all``, ``--all``, ``kaikki`` and ``alla`` (any case, anywhere) include paid invoices.
-    A ``hetu:``, ``ssn:`` or ``cust:`` prefix may be followed by a space. ``country`` decides
-    which national identity code is accepted (see :func:`parse_identifier`).
+    A ``hetu:``, ``ssn:``, ``pnr:``, ``fnr:`` or ``cust:`` prefix may be followed by a space.
+    ``country`` decides which national identity code is accepted (see :func:`parse_identifier`).
     """
     if len(text) > MAX_INPUT_CHARS:
         return Refusal(RefusalReason.UNUSABLE, _TOO_LONG)
@@ -341,8 +342,7 @@ def _parse_code(value: str, country: Country) -> Identifier | Refusal:
             return Identifier(kind, parse_personnummer(value))
         return Identifier(kind, parse_fodselsnummer(value))
     except InvalidCode as problem:
-        masked = redact_national_ids(value) if value != redact_national_ids(value) else None
-        shown = masked or _mask_unchecked(value, country)
+        shown = _mask_unchecked(value, country)
         # Digits alone may be a date-based customer number: say how to look one up.
         hint = " If it is a customer number, type cust: before it." if value.isdigit() else ""
         return Refusal(
@@ -352,7 +352,7 @@ def _parse_code(value: str, country: Country) -> Identifier | Refusal:
 
 
 def _mask_unchecked(value: str, country: Country) -> str:
-    """An invalid code masked to its date part, as a valid one would be shown."""
+    """A code that failed its check, masked to its date part as a valid one would be."""
     if country is Country.NO:
         return mask_fodselsnummer(value)
     return value[:-4] + "****"

@@ -391,3 +391,32 @@ def test_a_date_based_number_that_fails_the_check_can_be_forced_as_a_customer_nu
     assert parse_identifier("cust:202511290001", Country.SE) == Identifier(
         IdentifierKind.CUSTOMER_NUMBER, "202511290001"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "country", "kind"),
+    [
+        ("pnr:811228-9841", Country.SE, IdentifierKind.PERSONNUMMER),
+        ("ssn: 8112289841", Country.SE, IdentifierKind.PERSONNUMMER),
+        (f"fnr:{FNR}", Country.NO, IdentifierKind.FODSELSNUMMER),
+    ],
+)
+def test_a_prefix_forces_the_identity_code_reading(
+    text: str, country: Country, kind: IdentifierKind
+) -> None:
+    query = parse_command(text, country)
+    assert isinstance(query, Query)
+    assert query.identifier.kind is kind
+
+
+def test_norwegian_help_and_paid_words_are_understood() -> None:
+    assert parse_command("hjelp", Country.NO) == parse_command("help", Country.NO)
+    assert parse_command(f"{FNR} alle", Country.NO) == Query(
+        Identifier(IdentifierKind.FODSELSNUMMER, FNR), include_paid=True
+    )
+
+
+def test_a_prefixed_code_of_another_country_is_refused_by_name() -> None:
+    refusal = parse_identifier("ssn:198112289841", Country.FI)
+    assert isinstance(refusal, Refusal)
+    assert refusal.reason is RefusalReason.FOREIGN_CODE
