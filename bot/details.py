@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -68,13 +69,23 @@ class InvoiceDetailsLookup:
         self._audit_required = audit_required
 
     async def run(
-        self, query: Query, job_id: int, requester: Requester
+        self,
+        query: Query,
+        job_id: int,
+        requester: Requester,
+        *,
+        shown: Callable[[], Awaitable[bool]] | None = None,
     ) -> DetailsResult | LookupFailure:
-        """Ask Ropo One about job ``job_id`` of ``query``'s customer; audited before returned."""
+        """Ask Ropo One about job ``job_id`` of ``query``'s customer; audited before returned.
+
+        ``shown``, if given, says (once Ropo has answered) whether there is anywhere to show
+        the answer: the modal opened while Ropo was asked. If not, nothing was viewed and
+        nothing is audited.
+        """
         started = time.monotonic()
         outcome = await self._ask_ropo(query, job_id, requester)
         latency_ms = round((time.monotonic() - started) * 1000)
-        if self._audit is None:
+        if self._audit is None or (shown is not None and not await shown()):
             return outcome
         try:
             await self._audit.record_details(requester, outcome, ropo_latency_ms=latency_ms)

@@ -185,6 +185,19 @@ def test_a_ropo_outage_during_details_is_retried_then_explained(stack: Stack, ag
     assert row.outcome_text == "error: unavailable"
 
 
+def test_when_slack_will_not_open_the_modal_the_agent_is_told_and_nothing_is_audited(
+    stack: Stack, agent: str, monkeypatch: pytest.MonkeyPatch
+):
+    reply = command(stack, agent, sandbox.HETU_MANY_INVOICES)
+    monkeypatch.setitem(stack.slack.api_errors, "views.open", "expired_trigger_id")
+    token = click(stack, agent, details_button(reply, "SBX-10002"))
+    assert "did not open the lookup window" in json.dumps(stack.reply(token))
+    # Ropo is asked while the modal opens, so it was asked; but nothing was shown.
+    stack.slack.wait_for_api_calls("views.open", 1)
+    assert stack.slack.api_calls("views.update") == []
+    assert [r.surface for r in rows_of(stack, agent)] == ["command"]
+
+
 def test_a_tampered_details_button_asks_nobody(stack: Stack, agent: str):
     reply = command(stack, agent, sandbox.HETU_MANY_INVOICES)
     button = dict(details_button(reply, "SBX-10002"))

@@ -8,6 +8,8 @@ Listeners run these after their acknowledgement through ``services.after_ack``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -190,8 +192,9 @@ async def show_details(
     """Open one invoice's details modal: "Loading…" at once, then Ropo One's answer in it.
 
     The click's trigger_id works once and for 3 seconds, so the modal opens before Ropo One
-    is asked. From the result modal it is pushed on top (its close button goes back to the
-    list); from a message it opens a modal of its own.
+    has answered; Ropo is asked meanwhile rather than after, so the details wait for the
+    slower of the two, not for both. From the result modal the modal is pushed on top (its
+    close button goes back to the list); from a message it opens on its own.
     """
     if context.job_id is None:  # only a Details button carries a job id
         logger.warning("a details click without a job id")
@@ -199,14 +202,29 @@ async def show_details(
     over = modal_view_id(body)
     trigger_id = str(body.get("trigger_id", ""))
     loading = render_details_loading(services.environment, pushed=over is not None)
-    if over is not None:
-        view_id = await push_view(client, trigger_id, loading)
-    else:
-        view_id = await open_view_or_explain(services, client, trigger_id, loading, respond)
-    if view_id is None:
-        return  # Slack refused: logged, and explained where there was a way to
+    opening = asyncio.ensure_future(
+        open_view(client, trigger_id, loading)
+        if over is None
+        else push_view(client, trigger_id, loading)
+    )
+
+    async def opened() -> bool:
+        return await opening is not None
+
     await services.pending_acks.idle(MAX_ACK_WAIT_S)
-    outcome = await services.details.run(context.query, context.job_id, who)
+    asking = asyncio.ensure_future(
+        services.details.run(context.query, context.job_id, who, shown=opened)
+    )
+    view_id = await opening
+    if view_id is None:
+        # Nothing can be shown, so nothing is viewed or audited; Ropo's answer is dropped.
+        asking.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asking
+        if over is None and respond is not None:
+            await send_private(respond, render_window_not_opened(services.environment))
+        return
+    outcome = await asking
     try:
         view = render_details_view(
             outcome, my_ropo_link=context.my_ropo_link, pushed=over is not None
