@@ -73,22 +73,23 @@ async def _poll_until(port: int, path: str, ready: Any, deadline: float) -> Any:
         await asyncio.sleep(0.05)
 
 
-async def _send_all(port: int, requests: list[bytes]) -> list[float]:
-    """Send every request at once, each on its own connection; their send times."""
+async def _send_all(port: int, requests: list[bytes]) -> tuple[list[float], list[float]]:
+    """Send every request at once, each on its own connection; send times, ack seconds."""
     go = asyncio.Event()
 
-    async def one(request: bytes) -> float:
+    async def one(request: bytes) -> tuple[float, float]:
         await go.wait()
         sent = time.monotonic()
         with contextlib.suppress(OSError, asyncio.IncompleteReadError, ValueError, TimeoutError):
             async with asyncio.timeout(CLICK_TIMEOUT_S):
                 await http_exchange(port, request)
-        return sent
+        return sent, time.monotonic() - sent
 
     tasks = [asyncio.create_task(one(r)) for r in requests]
     await asyncio.sleep(0)
     go.set()
-    return list(await asyncio.gather(*tasks))
+    done = await asyncio.gather(*tasks)
+    return [sent for sent, _ in done], [ack for _, ack in done]
 
 
 def _click(app_port: int, recv_port: int, i: int, token: str, button: dict[str, Any]) -> bytes:
@@ -172,7 +173,7 @@ async def run(n: int, options: Options, logdir: Path) -> dict[str, Any]:
             _click(app_port, recv_port, i, f"page-{i}", _button(r, ids.ACTION_PAGE_NEXT))
             for i, r in enumerate(replies)
         ]
-        page_sent = await _send_all(app_port, pages)
+        page_sent, page_ack = await _send_all(app_port, pages)
         results = await _poll_until(
             recv_port,
             "/bench/results",
@@ -193,7 +194,7 @@ async def run(n: int, options: Options, logdir: Path) -> dict[str, Any]:
             _click(app_port, recv_port, i, f"details-{i}", _button(r, ids.ACTION_SHOW_DETAILS))
             for i, r in enumerate(replies)
         ]
-        details_sent = await _send_all(app_port, clicks)
+        details_sent, details_ack = await _send_all(app_port, clicks)
 
         def all_details(r: dict[str, Any]) -> bool:
             views = r.get("views", {})
@@ -217,6 +218,8 @@ async def run(n: int, options: Options, logdir: Path) -> dict[str, Any]:
         return {
             "n": n,
             "page_s": page_s,
+            "page_ack_s": page_ack,
+            "details_ack_s": details_ack,
             "page_invoice_lists": page_kinds.count("invoices"),
             "page_ropo_lookups": after_pages["lookups"] - before["lookups"],
             "details_s": details_s,
@@ -249,6 +252,9 @@ def report(result: dict[str, Any], options: Options) -> str:
     lines = [
         f"machine: {machine()}; load average {_load_average()}",
         f"N = {n} agents, Ropo latency {options.latency_s:g} s",
+        f"acks:          page clicks p50 {ms(result['page_ack_s'], 50)}, "
+        f"p99 {ms(result['page_ack_s'], 99)}; details clicks p50 "
+        f"{ms(result['details_ack_s'], 50)}, p99 {ms(result['details_ack_s'], 99)}",
         f"page (Next):   {len(page)}/{n} arrived ({result['page_invoice_lists']} invoice lists); "
         f"p50 {ms(page, 50)}, p99 {ms(page, 99)}, max {ms(page, 100)}; "
         f"Ropo lookups during the burst: {result['page_ropo_lookups']}; "
