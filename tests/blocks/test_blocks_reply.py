@@ -18,7 +18,9 @@ from bot.blocks import (
     render_invoice_list,
     render_refusal,
     render_unexpected_error,
+    with_lookup_another,
 )
+from bot.blocks.common import MAX_BUTTON_VALUE
 from bot.lookup import FailureKind, LookupFailure, LookupResult
 from bot.query import Identifier, IdentifierKind, Query, Refusal, RefusalReason
 from bot.redact import HETU_SHAPE
@@ -208,6 +210,44 @@ def test_negative_page_shows_the_first_page(
     result = _large(make_result)
     first = render_invoice_list(result, page=0, button_value=button_value, locale=LOCALE)
     assert render_invoice_list(result, page=-3, button_value=button_value, locale=LOCALE) == first
+
+
+def test_a_full_page_of_group_jobs_with_details_fits_a_message(
+    make_result: Callable[..., LookupResult],
+    button_value: Callable[..., str],
+    assert_valid: Callable[..., None],
+) -> None:
+    # The most blocks a page can take: ten group jobs, each with a link and a Details row.
+    jobs = [
+        {
+            "case_number": 9000 + n,
+            "invoice_number": f"G-{n}",
+            "status": "due",
+            "group_job": 1,
+            "group_invoice_numbers": [f"G-{n}/1", f"G-{n}/2"],
+            "my_ropo_link": f"https://myropo.example/{n}",
+        }
+        for n in range(25)
+    ]
+    sealed = "x" * MAX_BUTTON_VALUE  # the longest value Slack takes
+    payload = with_lookup_another(
+        render_invoice_list(
+            make_result(jobs),
+            page=1,
+            button_value=button_value,
+            locale=LOCALE,
+            details_value=lambda invoice: sealed,
+        )
+    )
+    assert_valid(payload)  # 50 blocks at most, every element within Slack's limits
+    details = [
+        e
+        for b in payload["blocks"]
+        for e in b.get("elements", [])
+        if e.get("action_id") == ids.ACTION_SHOW_DETAILS
+    ]
+    assert len(details) == 10
+    assert len(payload["blocks"]) == 35  # 2 + 10 * 3 + divider, navigation, footer
 
 
 @pytest.mark.parametrize(
