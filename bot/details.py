@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.lookup import FailureKind, LookupFailure, Requester, new_reference
+from bot.lookup import FailureKind, LookupFailure, Requester, _failure_kind, new_reference
 from bot.query import Query
 from bot.ropo.errors import RopoError
 from bot.ropo.models import JobDetails
@@ -113,10 +113,7 @@ class InvoiceDetailsLookup:
         try:
             details = await self._source.get_job_details(job_id)
         except RopoError as exc:
-            try:
-                kind = FailureKind(exc.kind)
-            except ValueError:
-                kind = FailureKind.PROTOCOL
+            kind = _failure_kind(exc)  # the lookup's own mapping: the same texts follow
             level = logging.ERROR if kind is FailureKind.AUTH else logging.WARNING
             logger.log(
                 level,
