@@ -11,10 +11,16 @@ cannot starve it. It answers
   ``users.list`` listing the agents the load generator sends as (``U0BENCH00000`` on, as
   many as ``--members``, 2000 by default: the largest burst ``bench.load`` accepts), all
   full members too, in pages of ``limit`` with a cursor;
+- ``views.open`` / ``views.push`` answering the view id ``V-<trigger_id>``, and
+  ``views.update`` timed on arrival like a reply, per view id, so ``bench.interactions``
+  can match a Details click to its modal;
 - ``GET /bench/count``: how many ``response_url`` posts arrived so far;
+- ``GET /bench/reply/<token>``: the first message posted to that ``response_url`` (the
+  buttons ``bench.interactions`` then clicks);
 - ``GET /bench/results``: every post as ``{token: [[arrived_at, kind], ...]}`` where ``kind``
-  is ``invoices`` (an invoice list), ``error`` (a failure reply) or ``other``, plus the
-  Web API call counts.
+  is ``invoices`` (an invoice list), ``error`` (a failure reply) or ``other``, the Web API
+  call counts, and every ``views.update`` as ``{view_id: [[arrived_at, kind], ...]}``
+  (``details``, ``loading`` or ``other``).
 
 It is a bare ASGI app: a framework's routing and request objects would be work done on the
 clock of every reply measured.
@@ -80,6 +86,7 @@ class Receiver:
 
     def __init__(self, members: int = MEMBERS) -> None:
         self.arrivals: list[tuple[str, float, bytes]] = []
+        self.view_updates: list[tuple[str, float, str]] = []
         self.api_calls: Counter[str] = Counter()
         self.members = members
 
@@ -99,6 +106,10 @@ class Receiver:
             method = path[len(API_PREFIX) :]
             self.api_calls[method] += 1
             await _answer(send, 200, self._api_answer(method, scope, body), _JSON)
+        elif path.startswith("/bench/reply/"):
+            token = path[len("/bench/reply/") :]
+            first = next((b for t, _, b in self.arrivals if t == token), None)
+            await _answer(send, 200 if first else 404, first or b"{}", _JSON)
         elif path == "/bench/count":
             await _answer(send, 200, str(len(self.arrivals)).encode(), _TEXT)
         elif path == "/bench/results":
@@ -111,7 +122,10 @@ class Receiver:
         arrivals: dict[str, list[tuple[float, str]]] = {}
         for token, at, body in self.arrivals:
             arrivals.setdefault(token, []).append((at, classify(body)))
-        return {"arrivals": arrivals, "api_calls": dict(self.api_calls)}
+        views: dict[str, list[tuple[float, str]]] = {}
+        for view_id, at, kind in self.view_updates:
+            views.setdefault(view_id, []).append((at, kind))
+        return {"arrivals": arrivals, "api_calls": dict(self.api_calls), "views": views}
 
     def _api_answer(self, method: str, scope: Scope, body: bytes) -> bytes:
         if method == "auth.test":
@@ -121,6 +135,15 @@ class Receiver:
             return json.dumps({"ok": True, "user": user}).encode()
         if method == "users.list":
             return self._users_list(_params(scope, body))
+        if method in ("views.open", "views.push"):
+            trigger_id = str(_json(body).get("trigger_id", ""))
+            return json.dumps({"ok": True, "view": {"id": f"V-{trigger_id}"}}).encode()
+        if method == "views.update":
+            arrived = time.monotonic()
+            sent = _json(body)
+            view = sent.get("view")
+            view = json.loads(view) if isinstance(view, str) else view or {}
+            self.view_updates.append((str(sent.get("view_id", "")), arrived, _view_kind(view)))
         return _OK
 
     def _users_list(self, params: dict[str, str]) -> bytes:
@@ -137,6 +160,23 @@ class Receiver:
             "response_metadata": {"next_cursor": str(end) if end < self.members else ""},
         }
         return json.dumps(page).encode()
+
+
+def _json(body: bytes) -> dict[str, Any]:
+    """A JSON Web API call's arguments (slack_sdk sends views.* as JSON), or a form's."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return dict(parse_qsl(body.decode(errors="replace")))
+    return data if isinstance(data, dict) else {}
+
+
+def _view_kind(view: dict[str, Any]) -> str:
+    """``details`` for a details modal with its details, ``loading`` for "Loading…"."""
+    block_ids = {b.get("block_id") for b in view.get("blocks") or () if isinstance(b, dict)}
+    if ids.BLOCK_DETAILS in block_ids:
+        return "details"
+    return "loading" if ids.BLOCK_LOADING in block_ids else "other"
 
 
 def _params(scope: Scope, body: bytes) -> dict[str, str]:

@@ -2,10 +2,10 @@
 
 ``python -m bench.ropo_server --port 8081 --latency 1.0`` serves the app's own sandbox
 (:func:`bot.ropo.sandbox.create_sandbox_app`) and ``GET /bench/stats``, which answers
-``{"token_requests": ..., "lookups": ..., "lookup_times": [[asked, answered], ...]}`` so the
-benchmark can see how many logins the app under test made, and when (``time.monotonic()``,
-comparable across processes) each lookup arrived and was answered, without sharing memory
-with the app.
+``{"token_requests": ..., "lookups": ..., "details": ..., "lookup_times": [[asked, answered],
+...]}`` so the benchmark can see how many logins, lookups and job details calls the app under
+test made, and when (``time.monotonic()``, comparable across processes) each lookup arrived
+and was answered, without sharing memory with the app.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ def create_ropo_app(latency_s: float) -> object:
             stats = {
                 "token_requests": state.token_requests,
                 "lookups": len(state.lookups),
+                "details": len(state.details_requests),
                 "lookup_times": lookup_times,
             }
             body = json.dumps(stats).encode()

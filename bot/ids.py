@@ -11,6 +11,8 @@ ACTION_PAGE_NEXT = "invoices.page_next"
 ACTION_TOGGLE_PAID = "invoices.toggle_paid"
 ACTION_OPEN_MYROPO = "invoices.open_myropo"
 ACTION_LOOKUP_ANOTHER = "invoices.lookup_another"
+ACTION_REFRESH = "invoices.refresh"  # asks Ropo One again; paging is served from the cache
+ACTION_SHOW_DETAILS = "invoices.show_details"  # one per invoice: opens its details modal
 
 # Block ids of a reply.
 BLOCK_SUMMARY = "invoices.summary"
@@ -32,6 +34,11 @@ BLOCK_LOADING = "invoices.loading"  # marks the "Looking up…" modal, which a r
 VIEW_CHOOSE_IDENTIFIER = "invoices.choose_modal"
 BLOCK_LOOKUP_NOTICE = "invoices.lookup.notice"
 ACTION_CHOOSE_IDENTIFIER = "invoices.choose_identifier"
+
+# One invoice's details modal (opened, or pushed over the result modal).
+VIEW_DETAILS = "invoices.details_modal"
+BLOCK_DETAILS = "invoices.details"
+BLOCK_DETAILS_ACTIONS = "invoices.details.actions"
 
 # The App Home tab.
 VIEW_HOME = "invoices.home"

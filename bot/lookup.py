@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 import time
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.query import Query
 from bot.ropo.errors import RopoError
 from bot.ropo.models import Invoice, InvoiceStatus
 from bot.settings import RopoEnvironment
+
+if TYPE_CHECKING:
+    from bot.result_cache import ResultCache
 
 logger = logging.getLogger(__name__)
 
@@ -36,9 +40,14 @@ class AuditSink(Protocol):
         requester: Requester,
         outcome: LookupResult | LookupFailure,
         *,
-        ropo_latency_ms: int,
+        ropo_latency_ms: int | None,
+        cached: bool = False,
     ) -> None:
-        """Store the lookup's audit row before its answer is shown."""
+        """Store the lookup's audit row before its answer is shown.
+
+        ``cached``: the result was served from the paging cache, without asking Ropo One
+        (``ropo_latency_ms`` is then None).
+        """
         ...
 
 
@@ -49,6 +58,7 @@ class Surface(StrEnum):
     MESSAGE_SHORTCUT = "message_shortcut"
     MODAL = "modal"
     BUTTON = "button"
+    DETAILS = "details"  # one invoice's details, from a reply's Details button
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +153,7 @@ class InvoiceLookup:
     Every lookup is recorded in ``audit`` after Ropo One answers and before the answer is
     returned. If the record fails and ``audit_required`` is set, the answer is withheld:
     the agent gets an ``AUDIT_FAILED`` failure instead. ``audit`` ``None`` records nothing.
+    With a ``cache``, every result is kept there for the agent's paging (:meth:`page`).
     """
 
     def __init__(
@@ -153,22 +164,53 @@ class InvoiceLookup:
         environment: RopoEnvironment,
         audit: AuditSink | None,
         audit_required: bool = True,
+        cache: ResultCache | None = None,
     ) -> None:
         self._source = source
         self.currency = currency
         self.environment = environment
         self._audit = audit
         self._audit_required = audit_required
+        self._cache = cache
 
     async def run(self, query: Query, requester: Requester) -> LookupResult | LookupFailure:
         """Ask Ropo One for ``requester``; return the sorted invoices or a failure, audited."""
         started = time.monotonic()
         outcome = await self._ask_ropo(query, requester)
         latency_ms = round((time.monotonic() - started) * 1000)
+        if self._cache is not None and isinstance(outcome, LookupResult):
+            self._cache.put(requester, outcome)
+        return await self._audited(requester, outcome, latency_ms)
+
+    async def page(self, query: Query, requester: Requester) -> LookupResult | LookupFailure:
+        """Like :meth:`run`, but answered from ``requester``'s recent result when one is kept.
+
+        A result served from the cache gets a reference of its own and an audit row of its
+        own (who saw what), marked as served without asking Ropo One.
+        """
+        kept = self._cache.get(requester, query) if self._cache is not None else None
+        if kept is None:
+            return await self.run(query, requester)
+        outcome = dataclasses.replace(kept, reference=new_reference())
+        logger.info(
+            "lookup %s by %s via %s: %d invoices from the paging cache",
+            outcome.reference,
+            requester.user_id,
+            requester.surface,
+            len(outcome.invoices),
+        )
+        return await self._audited(requester, outcome, None)
+
+    async def _audited(
+        self, requester: Requester, outcome: LookupResult | LookupFailure, latency_ms: int | None
+    ) -> LookupResult | LookupFailure:
+        """``outcome`` once audited; an ``AUDIT_FAILED`` failure if it must be and can't be."""
         if self._audit is None:
             return outcome
         try:
-            await self._audit.record_lookup(requester, outcome, ropo_latency_ms=latency_ms)
+            await self._audit.record_lookup(
+                requester, outcome, ropo_latency_ms=latency_ms, cached=latency_ms is None
+            )
         except Exception:
             # The cause is logged where the write failed; this line names the lookup.
             logger.error(
@@ -179,7 +221,7 @@ class InvoiceLookup:
             )
             if self._audit_required:
                 return LookupFailure(
-                    query=query,
+                    query=outcome.query,
                     kind=FailureKind.AUDIT_FAILED,
                     environment=self.environment,
                     reference=outcome.reference,

@@ -11,6 +11,7 @@ from typing import Any
 from bot.access.policy import AccessPolicy
 from bot.access.ratelimit import SlidingWindowLimiter
 from bot.audit import AuditTrail
+from bot.details import InvoiceDetailsLookup
 from bot.lookup import InvoiceLookup
 from bot.settings import RopoEnvironment, Settings
 from bot.slack.context import ContextSealer
@@ -36,6 +37,7 @@ class Services:
     access: AccessPolicy
     rate_limit: SlidingWindowLimiter
     audit: AuditTrail
+    details: InvoiceDetailsLookup  # one invoice's details, for a reply's Details buttons
     # Requests not yet acknowledged (lookups wait for them), and lookups and refusals that
     # are acknowledged but not yet answered (shutdown waits for them): see bot/slack/in_flight.py.
     pending_acks: InFlight = field(default_factory=InFlight)

@@ -101,6 +101,11 @@ class Settings(BaseSettings):
     audit_required: bool = True
     audit_retention_days: int = Field(default=365, ge=1)
 
+    # The paging cache (see bot/result_cache.py): a TTL of 0 turns it off.
+    result_cache_ttl_s: float = Field(default=300.0, ge=0, le=3600)
+    result_cache_max_entries: int = Field(default=2000, ge=0)
+    result_cache_max_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
+
     @field_validator(
         "ropo_cid",
         "ropo_currency",

@@ -140,7 +140,9 @@ def stack_settings(ropo_url: str, slack_url: str, **overrides: Any) -> Settings:
     """Settings that point the app at the loopback stand-ins, as a deployment would.
 
     Each call gets its own audit database. The per-agent rate limit is far above what a test
-    module's agent does (test_e2e_access.py pins the real default).
+    module's agent does (test_e2e_access.py pins the real default). The paging cache is off:
+    a module's tests share one app and one agent, and a result one test left in it would
+    answer another test's click (test_e2e_details.py runs with it on).
     """
     values: dict[str, Any] = {
         "ropo_base_url": f"{ropo_url}/rest",
@@ -153,6 +155,7 @@ def stack_settings(ropo_url: str, slack_url: str, **overrides: Any) -> Settings:
         "audit_key": AUDIT_KEY,
         "audit_db": audit_db_path("stack"),
         "rate_limit_per_minute": 10_000,
+        "result_cache_ttl_s": 0,
         **overrides,
     }
     return Settings(_env_file=None, **values)

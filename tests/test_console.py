@@ -226,15 +226,31 @@ def test_modal_shows_title_inputs_and_buttons() -> None:
 def test_unknown_block_type_becomes_a_placeholder_line() -> None:
     payload = {
         "blocks": [
-            {"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": []}]},
+            {"type": "video", "title": {"type": "plain_text", "text": "a video"}},
             {"type": "section", "text": _mrkdwn("still shown")},
             {"no_type": True},
         ]
     }
     assert render_for_terminal(payload) == (
-        "[rich_text block not shown in the terminal]\n"
+        "[video block not shown in the terminal]\n"
         "\n"
         "still shown\n"
         "\n"
         "[untyped block not shown in the terminal]"
     )
+
+
+def test_rich_text_shows_its_text_and_preformatted_lines() -> None:
+    block = {
+        "type": "rich_text",
+        "elements": [
+            {
+                "type": "rich_text_section",
+                "elements": [
+                    {"type": "text", "text": "Payment reference", "style": {"bold": True}}
+                ],
+            },
+            {"type": "rich_text_preformatted", "elements": [{"type": "text", "text": "91000048"}]},
+        ],
+    }
+    assert render_for_terminal({"text": "x", "blocks": [block]}) == "Payment reference\n  91000048"

@@ -55,6 +55,8 @@ _SEALED_ACTIONS = frozenset(
         ids.ACTION_PAGE_NEXT,
         ids.ACTION_TOGGLE_PAID,
         ids.ACTION_CHOOSE_IDENTIFIER,
+        ids.ACTION_REFRESH,
+        ids.ACTION_SHOW_DETAILS,
     }
 )
 

@@ -76,9 +76,9 @@ class AuditRow:
 
     @property
     def outcome_text(self) -> str:
-        """``found 3``, ``none``, ``refused: guest``, ``error: timeout``."""
+        """``found 3``, ``found 3 (cached)``, ``none``, ``refused: guest``, ``error: timeout``."""
         if self.outcome == "found":
-            return f"found {self.invoice_count}"
+            return f"found {self.invoice_count}" + (f" ({self.detail})" if self.detail else "")
         return f"{self.outcome}: {self.detail}" if self.detail else self.outcome
 
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from bot.audit.store import AuditRow, AuditStore
+from bot.details import DetailsResult
 from bot.lookup import LookupFailure, LookupResult, Requester
 from bot.query import Identifier, Query
 from bot.settings import Settings, SettingsError
@@ -30,6 +31,10 @@ class Outcome(StrEnum):
     NONE = "none"  # Ropo One has none for the customer
     REFUSED = "refused"  # not asked: access, the rate limit, or no audit
     ERROR = "error"  # Ropo One failed
+
+
+CACHED = "cached"
+"""The ``detail`` of a result served from the paging cache: Ropo One was not asked."""
 
 
 def identifier_hash(key: bytes, identifier: Identifier) -> str:
@@ -87,12 +92,44 @@ class AuditTrail:
         requester: Requester,
         outcome: LookupResult | LookupFailure,
         *,
-        ropo_latency_ms: int,
+        ropo_latency_ms: int | None,
+        cached: bool = False,
     ) -> None:
-        """Store a lookup Ropo One was asked; raise :class:`AuditWriteError` if it can't be."""
+        """Store a lookup; raise :class:`AuditWriteError` if it can't be.
+
+        A result served from the paging cache (``cached``) is stored with ``detail``
+        ``cached`` and no Ropo latency.
+        """
         if isinstance(outcome, LookupResult):
             count = len(outcome.invoices)
-            result, detail = (Outcome.FOUND, None) if count else (Outcome.NONE, None)
+            result = Outcome.FOUND if count else Outcome.NONE
+            detail = CACHED if cached else None
+        else:
+            count, result, detail = None, Outcome.ERROR, outcome.kind.value
+        await self._store.append(
+            self._row(
+                requester,
+                outcome.query,
+                result,
+                detail=detail,
+                invoice_count=count,
+                ropo_latency_ms=ropo_latency_ms,
+                reference=outcome.reference,
+            )
+        )
+
+    async def record_details(
+        self,
+        requester: Requester,
+        outcome: DetailsResult | LookupFailure,
+        *,
+        ropo_latency_ms: int,
+    ) -> None:
+        """Store one invoice's details view (surface ``details``, detail ``job <id>``)."""
+        if isinstance(outcome, DetailsResult):
+            found = outcome.details is not None
+            result = Outcome.FOUND if found else Outcome.NONE
+            count, detail = (1 if found else None), f"job {outcome.job_id}"
         else:
             count, result, detail = None, Outcome.ERROR, outcome.kind.value
         await self._store.append(

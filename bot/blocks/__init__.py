@@ -2,6 +2,7 @@
 
 from bot.blocks.access import render_access_refused, render_refusal_view, render_slow_down
 from bot.blocks.common import STATUS_LEGEND, StatusInfo, check_limits, escape_mrkdwn
+from bot.blocks.details import render_details_loading, render_details_view
 from bot.blocks.home import render_home
 from bot.blocks.modal import (
     NOTHING_FOUND_NOTICE,
@@ -32,6 +33,8 @@ __all__ = [
     "read_lookup_form",
     "render_access_refused",
     "render_choose_identifier",
+    "render_details_loading",
+    "render_details_view",
     "render_expired_context",
     "render_expired_view",
     "render_failure",

@@ -44,10 +44,15 @@ from bot.settings import RopoEnvironment
 ButtonValue = Callable[[int, bool], str]
 """``(page, include_paid) -> value``: the sealed context a button carries."""
 
+DetailsValue = Callable[[Invoice], str]
+"""``invoice -> value``: the sealed context an invoice's Details button carries."""
+
 LABEL_PREVIOUS = "Previous"
 LABEL_NEXT = "Next"
 LABEL_OPEN_ONLY = "Open invoices only"
 LABEL_MYROPO = "Open in MyRopo"
+LABEL_DETAILS = "Details"
+LABEL_REFRESH = "Refresh"
 
 # The HETU example is a pattern, not a sample code: no payload ever holds a full HETU, so
 # a scan of everything sent to Slack (tests, or a runtime guard) needs no exceptions.
@@ -67,12 +72,19 @@ _TWO_YEARS = "Ropo One returns paid invoices only for 2 years after they were pa
 
 
 def render_invoice_list(
-    result: LookupResult, *, page: int, button_value: ButtonValue, locale: str
+    result: LookupResult,
+    *,
+    page: int,
+    button_value: ButtonValue,
+    locale: str,
+    details_value: DetailsValue | None = None,
 ) -> Payload:
     """One page of a customer's invoices, with paging, the paid toggle and the footer.
 
     ``page`` counts from 0 and is clamped to the pages that exist, so a stale button on a
-    list that has since shrunk still shows something.
+    list that has since shrunk still shows something. With ``details_value``, every invoice
+    with a Ropo case number gets a Details button in an actions block of its own: a full
+    page of group jobs is then 35 blocks, within a message's 50.
     """
     if not result.invoices:
         return _empty_list(result, button_value)
@@ -104,6 +116,9 @@ def render_invoice_list(
     blocks: list[Block] = [section("\n".join(lines), block_id=ids.BLOCK_SUMMARY), divider()]
     for invoice in shown:
         blocks.extend(_invoice_blocks(invoice, result.currency, locale))
+        if details_value is not None and invoice.case_number is not None:
+            details = button(LABEL_DETAILS, ids.ACTION_SHOW_DETAILS, value=details_value(invoice))
+            blocks.append({"type": "actions", "elements": [details]})
     blocks.append(divider())
     blocks.append(_navigation(page, page_count, include_paid, button_value))
     blocks.append(footer(result.environment, result.reference))
@@ -179,6 +194,9 @@ def _navigation(page: int, page_count: int, include_paid: bool, button_value: Bu
             ids.ACTION_TOGGLE_PAID,
             value=button_value(0, not include_paid),
         )
+    )
+    elements.append(
+        button(LABEL_REFRESH, ids.ACTION_REFRESH, value=button_value(page, include_paid))
     )
     return {"type": "actions", "block_id": ids.BLOCK_NAVIGATION, "elements": elements}
 

@@ -212,6 +212,18 @@ def _render_image(block: Mapping[str, Any], style: _Style, width: int) -> list[s
     return [*lines, *_wrap(_image(block), width)]
 
 
+def _render_rich_text(block: Mapping[str, Any], style: _Style, width: int) -> list[str]:
+    # Only what the app sends: sections of (bold) text, and preformatted (copyable) text.
+    lines: list[str] = []
+    for part in block.get("elements") or []:
+        texts = [str(e.get("text", "")) for e in part.get("elements") or [] if e.get("text")]
+        if part.get("type") == "rich_text_preformatted":
+            lines.extend(f"  {style.code(line)}" for line in "".join(texts).splitlines())
+        else:
+            lines.extend(_wrap("".join(texts), width))
+    return lines
+
+
 def _render_unknown(block: Mapping[str, Any], style: _Style, width: int) -> list[str]:
     # The demo must go on: say what was skipped rather than fail on a block type added later.
     return [style.dim(f"[{block.get('type') or 'untyped'} block not shown in the terminal]")]
@@ -226,6 +238,7 @@ _BLOCK_RENDERERS: dict[str, _BlockRenderer] = {
     "actions": _render_actions,
     "input": _render_input,
     "image": _render_image,
+    "rich_text": _render_rich_text,
 }
 
 

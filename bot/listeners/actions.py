@@ -1,7 +1,9 @@
-"""Buttons on a reply: paging, the paid-invoices toggle, MyRopo links and "Look up another".
+"""Buttons on a reply: paging, the paid toggle, Refresh, Details, MyRopo, "Look up another".
 
 A reply is an ephemeral message or a modal; a click answers where it came from: the
-message is replaced through ``response_url``, the modal through ``views.update``.
+message is replaced through ``response_url``, the modal through ``views.update``. Paging
+and the paid toggle may be answered from the agent's recent result (the paging cache);
+Refresh always asks Ropo One. Details opens a modal of its own over the reply.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from bot.slack.delivery import (
     open_view_or_explain,
     requester,
     send_private,
+    show_details,
     update_view,
 )
 
@@ -47,10 +50,30 @@ def register(app: AsyncApp, services: Services) -> None:
         """Ack; then open the button's sealed context, look up again and replace the reply."""
         await ack()
         value = action.get("value", "")
-        services.after_ack(_repeat_lookup(services, value, body, client, respond), "button")
+        cached = action.get("action_id") != ids.ACTION_REFRESH
+        work = _repeat_lookup(services, value, body, client, respond, cached=cached)
+        services.after_ack(work, "button")
 
-    for action_id in (ids.ACTION_PAGE_PREVIOUS, ids.ACTION_PAGE_NEXT, ids.ACTION_TOGGLE_PAID):
+    for action_id in (
+        ids.ACTION_PAGE_PREVIOUS,
+        ids.ACTION_PAGE_NEXT,
+        ids.ACTION_TOGGLE_PAID,
+        ids.ACTION_REFRESH,
+    ):
         app.action(action_id)(repeat_lookup)
+
+    @app.action(ids.ACTION_SHOW_DETAILS)
+    async def details(
+        ack: AsyncAck,
+        action: dict[str, Any],
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond | None,
+    ) -> None:
+        """Ack; then open the invoice's details modal (its trigger_id expires in 3 seconds)."""
+        await ack()
+        value = action.get("value", "")
+        services.after_ack(_show_details(services, value, body, client, respond), "details")
 
     async def show_lookup_form(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond | None
@@ -76,6 +99,8 @@ async def _repeat_lookup(
     body: dict[str, Any],
     client: AsyncWebClient,
     respond: AsyncRespond | None,
+    *,
+    cached: bool,
 ) -> None:
     view_id = modal_view_id(body)
     try:
@@ -89,9 +114,35 @@ async def _repeat_lookup(
     who = requester(body, Surface.BUTTON)
     if view_id is not None:
         await look_up_and_update_view(
-            services, client, context.query, who, view_id, page=context.page
+            services, client, context.query, who, view_id, page=context.page, cached=cached
         )
     elif respond is not None:
         await look_up_and_respond(
-            services, context.query, who, respond, page=context.page, replace_original=True
+            services,
+            context.query,
+            who,
+            respond,
+            page=context.page,
+            replace_original=True,
+            cached=cached,
         )
+
+
+async def _show_details(
+    services: Services,
+    value: str,
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond | None,
+) -> None:
+    try:
+        context = services.sealer.open(value)
+    except ContextError:
+        expired = render_expired_view(services.environment)
+        view_id = modal_view_id(body)
+        if view_id is not None:
+            await update_view(client, view_id, expired)
+        elif respond is not None:
+            await send_private(respond, render_expired_context(services.environment))
+        return
+    await show_details(services, client, context, requester(body, Surface.DETAILS), body, respond)

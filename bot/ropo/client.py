@@ -36,7 +36,7 @@ from bot.ropo.errors import (
     RopoTimeout,
     RopoUnavailable,
 )
-from bot.ropo.models import Invoice, JobsResponse
+from bot.ropo.models import Invoice, JobDetails, JobsResponse
 from bot.ropo.transport import RopoTransport, environment_proxy
 
 logger = logging.getLogger(__name__)
@@ -130,12 +130,45 @@ class RopoClient:
         form = self._ssn_format or default_ssn_format(country)
         return format_for_ropo(identifier.value, country, form)
 
-    async def _authorized_post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+    async def get_job_details(self, job_id: int) -> JobDetails | None:
+        """One job's details (``GET /rest/jobs?jobid=``); None when Ropo One has no such job.
+
+        Same budget, retries and error mapping as :meth:`find_invoices`. Raises a
+        :class:`~bot.ropo.errors.RopoError` subclass on any failure.
+        """
+        loop = asyncio.get_running_loop()
+        reset = _deadline.set(loop.time() + self._timeout_s)
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                response = await self._authorized_post(
+                    "jobs", None, method="GET", params={"jobid": job_id}
+                )
+        except TimeoutError:
+            raise RopoTimeout(f"Ropo One did not answer within {self._timeout_s:g} s") from None
+        finally:
+            _deadline.reset(reset)
+        if response.status_code == 404:
+            _require_problem_body(response)
+            return None
+        if response.status_code != 200:
+            raise _error_for(response, "job details")
+        return _parse_job_details(response, job_id)
+
+    async def _authorized_post(
+        self,
+        path: str,
+        body: dict[str, Any] | None,
+        *,
+        method: str = "POST",
+        params: dict[str, Any] | None = None,
+    ) -> httpx.Response:
         token = await self._tokens.get()
-        response = await self._post_with_retries(path, body, token)
+        response = await self._post_with_retries(path, body, token, method=method, params=params)
         if response.status_code == 401:
             token = await self._tokens.renew_after_rejection(token)
-            response = await self._post_with_retries(path, body, token)
+            response = await self._post_with_retries(
+                path, body, token, method=method, params=params
+            )
             if response.status_code == 401:
                 raise RopoAuthError("Ropo One rejected a freshly issued token", status=401)
         return response
@@ -161,15 +194,23 @@ class RopoClient:
         return token
 
     async def _post_with_retries(
-        self, path: str, body: dict[str, Any], token: SecretStr | None
+        self,
+        path: str,
+        body: dict[str, Any] | None,
+        token: SecretStr | None,
+        *,
+        method: str = "POST",
+        params: dict[str, Any] | None = None,
     ) -> httpx.Response:
-        """POST, retrying what is safe to retry; returns the last response or raises."""
+        """POST (or ``method``), retrying what is safe to retry; the last response, or raises."""
         headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
         attempt = 0
         while True:
             started = time.monotonic()
             try:
-                response = await self._http.post(path, json=body, headers=headers)
+                response = await self._http.request(
+                    method, path, json=body, params=params, headers=headers
+                )
             except httpx.TimeoutException:
                 failure: RopoError = RopoTimeout(f"Ropo One timed out on {path}")
                 retry_after = None
@@ -252,6 +293,23 @@ def _parse_jobs(response: httpx.Response) -> JobsResponse:
             f"Ropo One answered 200 with an unexpected body ({_content_type(response)})",
             status=200,
         ) from None
+
+
+def _parse_job_details(response: httpx.Response, job_id: int) -> JobDetails:
+    """A job's details, leniently; an object naming none of its fields, or another job, is not."""
+    try:
+        data = json.loads(response.content)
+        if isinstance(data, list) and len(data) == 1:
+            data = data[0]  # documented as one object; a one-item list means the same
+        details = JobDetails.model_validate(data)
+    except (ValueError, ValidationError):
+        details = None
+    if details is None or not details.model_fields_set or details.job_id not in (None, job_id):
+        raise RopoProtocolError(
+            f"Ropo One answered 200 with unexpected job details ({_content_type(response)})",
+            status=200,
+        )
+    return details
 
 
 def _content_type(response: httpx.Response) -> str:

@@ -174,3 +174,67 @@ def _amount(value: Any) -> Decimal | None:
     if not amount.is_finite():
         raise ValueError("not a finite amount")
     return amount
+
+
+class JobDetails(BaseModel):
+    """One job's details from ``GET /rest/jobs?jobid=...`` (Ropo's ``JobJobInfo``), lenient.
+
+    Only the fields an agent is shown are kept. Ropo's documentation of the schema is cut
+    off after ``origjobtext`` (see the README), so every field may be absent and unknown
+    ones are ignored. ``govid`` (possibly a HETU), the address lines, ``city``, ``custnum``
+    and any further fields are personal data the agent does not need here: they are never
+    declared, so validation drops them and they never leave the adapter.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    job_id: int | None = Field(default=None, validation_alias="jobid")
+    invoice_number: str | None = Field(default=None, validation_alias="billnum")
+    payment_reference: str | None = Field(default=None, validation_alias="billcode")
+    due_date: date | None = Field(default=None, validation_alias="currentpaydate")
+    original_invoice_date: date | None = Field(default=None, validation_alias="origjobdate")
+    status_text: str | None = Field(default=None, validation_alias="currentstatustext")
+    next_status: int | None = Field(default=None, validation_alias="nextstatus")
+    next_status_text: str | None = Field(default=None, validation_alias="nextstatustext")
+    next_status_date: date | None = Field(default=None, validation_alias="nextstatusdate")
+
+    @field_validator("job_id", "next_status", mode="before")
+    @classmethod
+    def _lenient_int(cls, value: Any) -> int | None:
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, int):
+            return value
+        try:
+            return int(str(value).strip())
+        except ValueError:
+            return None  # None, "", or text where a number belongs: treated as absent
+
+    @field_validator(
+        "invoice_number", "payment_reference", "status_text", "next_status_text", mode="before"
+    )
+    @classmethod
+    def _text(cls, value: Any) -> str | None:
+        if value is None or isinstance(value, dict | list):
+            return None
+        text = str(value).strip()
+        return text or None
+
+    @field_validator("due_date", "original_invoice_date", "next_status_date", mode="before")
+    @classmethod
+    def _lenient_date(cls, value: Any) -> date | None:
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        if not isinstance(value, str):
+            return None
+        try:
+            return date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            return None
+
+    @property
+    def has_next_step(self) -> bool:
+        """Whether Ropo names a next step: ``nextstatus`` -1 means there is none."""
+        return self.next_status != -1 and bool(self.next_status_text)

@@ -34,9 +34,17 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.ropo.sandbox_data import CUSTNUM_SMALL, CUSTOMERS_BY_CUSTNUM, CUSTOMERS_BY_SSN, Fault
+from bot.ropo.sandbox_data import (
+    CUSTNUM_SMALL,
+    CUSTOMERS_BY_CUSTNUM,
+    CUSTOMERS_BY_SSN,
+    DETAILS_FAULT_JOBS,
+    JOBS_BY_ID,
+    Fault,
+)
 
 __all__ = [
+    "DETAILS_PATH",
     "FIND_PATH",
     "PROBLEM_TYPE",
     "SANDBOX_APICODE",
@@ -54,6 +62,7 @@ SANDBOX_APICODE = "sandbox-apicode"  # published on purpose: it only opens the s
 
 TOKEN_PATH = "/rest/token"  # noqa: S105 - a URL path, not a secret
 FIND_PATH = "/rest/jobs/findbyendcustomer"
+DETAILS_PATH = "/rest/jobs"
 
 PROBLEM_TYPE = "http://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -80,6 +89,7 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]  # lower-case names; a repeated header keeps its last value
     json: Any | None  # the parsed body, or None when it was empty or not JSON
+    query: str = ""  # the query string, as sent
 
 
 class _TokenBook:
@@ -141,7 +151,7 @@ class SandboxState:
     def __init__(self, *, latency_s: float, token_ttl_s: float) -> None:
         self.requests: list[RecordedRequest] = []
         self.latency_s = latency_s
-        """Added before every ``findbyendcustomer`` answer; may be changed at run time."""
+        """Added before every lookup and job details answer; may be changed at run time."""
         self._initial_latency_s = latency_s
         self._failures: deque[int] = deque()
         self._tokens = _TokenBook(ttl_s=token_ttl_s)
@@ -156,12 +166,17 @@ class SandboxState:
         """The ``findbyendcustomer`` requests received, oldest first."""
         return [r for r in self.requests if r.path == FIND_PATH]
 
+    @property
+    def details_requests(self) -> list[RecordedRequest]:
+        """The ``GET /rest/jobs`` (job details) requests received, oldest first."""
+        return [r for r in self.requests if r.path == DETAILS_PATH]
+
     def revoke_tokens(self) -> None:
         """Make every token issued so far invalid: the next lookup with one gets ``401``."""
         self._tokens.revoke_all()
 
     def fail_next(self, *statuses: int) -> None:
-        """Answer the next ``findbyendcustomer`` calls with these statuses, in order.
+        """Answer the next lookups or job details calls with these statuses, in order.
 
         Each answer is a problem JSON (a ``429`` carries ``Retry-After: 0``). Only calls that
         pass the token check consume a queued status; then normal behaviour resumes.
@@ -215,6 +230,7 @@ class _RecordingMiddleware:
                     k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]
                 },
                 json=_parse_json(body),
+                query=scope.get("query_string", b"").decode("latin-1"),
             )
         )
         replayed = False
@@ -300,6 +316,34 @@ def create_sandbox_app(
             return _problem(404, "No jobs found for the end customer.")
         return Response(answer, media_type="application/json")
 
+    async def job_details(request: Request) -> Response:
+        if state.latency_s > 0:
+            await asyncio.sleep(state.latency_s)
+        if not state._tokens.is_valid(_bearer_token(request)):
+            return _problem(
+                401, "Missing, invalid or expired token.", {"WWW-Authenticate": "Bearer"}
+            )
+        failure = state._next_failure()
+        if failure is not None:
+            headers = {"Retry-After": "0"} if failure == 429 else None
+            return _problem(failure, "Failure injected by the sandbox.", headers)
+        raw = request.query_params.get("jobid", "")
+        if not raw.isascii() or not raw.isdigit():
+            return _problem(400, "jobid is a required integer.")
+        job_id = int(raw)
+        fault = DETAILS_FAULT_JOBS.get(job_id)
+        if fault is not None:
+            logger.info("Sandbox answering job details with fault %s", fault.name)
+            if fault is not Fault.SLOW:
+                return _fault_response(fault)
+            await asyncio.sleep(slow_delay_s)
+            return _json_response(200, {"jobid": job_id, "currentstatustext": "Invoicing"})
+        found = JOBS_BY_ID.get(job_id)
+        if found is None:
+            return _problem(404, "No job found.")
+        job, govid = found
+        return _json_response(200, job.details_json(govid))
+
     app = Starlette(
         routes=[
             Mount(
@@ -307,6 +351,7 @@ def create_sandbox_app(
                 routes=[
                     Route("/token", token, methods=["POST"]),
                     Route("/jobs/findbyendcustomer", find_by_end_customer, methods=["POST"]),
+                    Route("/jobs", job_details, methods=["GET"]),
                 ],
             )
         ],

@@ -22,6 +22,11 @@ Who is who (``ssn`` is Ropo's name for the HETU field):
 - custnum ``C-OLD``: 2 jobs in the *older* schema: ``group_case_numbers``, no
   ``case_number``, an unknown ``extra_info`` field, and one ``my_ropo_link`` that is ``null``.
 - custnum ``FAULT-*``: a failure, see :class:`Fault`.
+- custnum ``FAULT-DETAILS``: a lookup that works, listing one job per :class:`Fault` (and one
+  Ropo has lost), whose details (``GET /rest/jobs``) then fail that way.
+
+Every job's details (``GET /rest/jobs?jobid=``) carry made-up personal data the bot must
+drop: ``govid`` is the customer's HETU (or a fake business id), and an address and a city.
 - anything else: ``404`` (no jobs).
 
 The three HETUs other than ``131052-308T`` use individual numbers 900-999, the range
@@ -54,6 +59,8 @@ D_NUMBER_REMINDER = "41018036736"
 CUSTNUM_SMALL = "C-1001"
 CUSTNUM_LARGE = "C-1200"
 CUSTNUM_OLD_SCHEMA = "C-OLD"
+
+CUSTNUM_DETAILS_FAULTS = "FAULT-DETAILS"
 
 LARGE_OPEN_JOBS = 120
 LARGE_PAID_JOBS = 5
@@ -127,6 +134,34 @@ class SandboxJob:
             job["my_ropo_link"] = self.my_ropo_link
         return job
 
+    def details_json(self, govid: str) -> dict[str, Any]:
+        """Render as ``GET /rest/jobs``'s ``JobJobInfo``, with the personal fields Ropo sends."""
+        current_code, current_text = _STATUS_CODES.get(self.status, (0, "Invoicing"))
+        due = self.original_invoice_date + timedelta(days=14)
+        step = _NEXT_STEPS.get(self.status)
+        return {
+            "accountdate": self.original_invoice_date.isoformat(),
+            "address": "Hiekkalaatikonkatu 1 A 2",
+            "addressaddline1": "c/o Sandbox",
+            "addressaddline2": "",
+            "billcode": finnish_reference(self.case_number),
+            "billnum": self.invoice_number,
+            "city": "KUOPIO",
+            "company": "",
+            "country": "FIN",
+            "currentpaydate": due.isoformat(),
+            "currentstatus": current_code,
+            "currentstatustext": current_text,
+            "custnum": "SANDBOX-CUSTOMER",
+            "govid": govid,
+            "jobid": self.case_number,
+            "nextstatus": step[0] if step else -1,
+            "nextstatusdate": (due + timedelta(days=step[2])).isoformat() if step else "",
+            "nextstatustext": step[1] if step else "",
+            "origjobdate": self.original_invoice_date.isoformat(),
+            "origjobtext": "Invoice",
+        }
+
     def _to_old_json(self) -> dict[str, Any]:
         job: dict[str, Any] = {
             "invoice_number": self.invoice_number,
@@ -154,6 +189,30 @@ class SandboxCustomer:
     def matching_jobs(self, *, include_paid: bool) -> list[dict[str, Any]]:
         """The jobs ``findbyendcustomer`` returns, rendered; empty means ``404``."""
         return [job.to_json(self.schema) for job in self.jobs if include_paid or not job.is_paid]
+
+
+# Ropo's numeric status codes are not published; these only have to look plausible.
+_STATUS_CODES = {
+    "invoicing": (0, "Invoicing"),
+    "due": (0, "Invoice due"),
+    "reminder": (1, "Reminder"),
+    "collection": (2, "Debt collection"),
+    "paid": (9, "Paid"),
+}
+# status -> (next status code, its text, days after the due date); none after these.
+_NEXT_STEPS = {
+    "invoicing": (1, "Reminder", 14),
+    "due": (1, "Reminder", 14),
+    "reminder": (2, "Debt collection", 28),
+}
+
+
+def finnish_reference(number: int) -> str:
+    """A Finnish payment reference (viitenumero) for ``number``: its 7-3-1 check digit added."""
+    digits = str(number)
+    weights = (7, 3, 1)
+    total = sum(int(d) * weights[i % 3] for i, d in enumerate(reversed(digits)))
+    return digits + str((10 - total % 10) % 10)
 
 
 _CENT = Decimal("0.01")
@@ -257,6 +316,18 @@ def _large() -> tuple[SandboxJob, ...]:
     return tuple(jobs)
 
 
+# FAULT-DETAILS: one job per way its details can fail; 9199099's details are not found.
+DETAILS_FAULT_JOBS: dict[int, Fault] = {9199001 + i: fault for i, fault in enumerate(Fault)}
+DETAILS_MISSING_JOB = 9199099
+
+_DETAILS_FAULTS = (
+    *(
+        SandboxJob(job_id, f"SBX-{fault.value}", date(2025, 10, 1), "due", _eur("10.00"))
+        for job_id, fault in DETAILS_FAULT_JOBS.items()
+    ),
+    SandboxJob(DETAILS_MISSING_JOB, "SBX-LOST", date(2025, 10, 1), "due", _eur("10.00")),
+)
+
 CUSTOMERS_BY_SSN: dict[str, SandboxCustomer] = {
     HETU_MANY_INVOICES: SandboxCustomer(_MANY_INVOICES),
     HETU_ONLY_PAID: SandboxCustomer(_ONLY_PAID),
@@ -281,5 +352,24 @@ CUSTOMERS_BY_CUSTNUM: dict[str, SandboxCustomer] = {
     CUSTNUM_SMALL: SandboxCustomer(_SMALL),
     CUSTNUM_LARGE: SandboxCustomer(_large()),
     CUSTNUM_OLD_SCHEMA: SandboxCustomer(_OLD_SCHEMA, schema=Schema.OLD),
+    CUSTNUM_DETAILS_FAULTS: SandboxCustomer(_DETAILS_FAULTS),
 }
 """End customers found by ``custnum``; the key must match exactly."""
+
+
+SANDBOX_BUSINESS_ID = "0000000-0"  # made up: what a customer-number customer's govid holds
+
+
+def _jobs_by_id() -> dict[int, tuple[SandboxJob, str]]:
+    """Every job by its id, with the ``govid`` its details carry (the owner's HETU, if any)."""
+    jobs: dict[int, tuple[SandboxJob, str]] = {}
+    for ssn, customer in CUSTOMERS_BY_SSN.items():
+        jobs.update({job.case_number: (job, ssn) for job in customer.jobs})
+    for customer in CUSTOMERS_BY_CUSTNUM.values():
+        jobs.update({job.case_number: (job, SANDBOX_BUSINESS_ID) for job in customer.jobs})
+    jobs.pop(DETAILS_MISSING_JOB)  # listed by the lookup, then lost: a details 404
+    return jobs
+
+
+JOBS_BY_ID: dict[int, tuple[SandboxJob, str]] = _jobs_by_id()
+"""What ``GET /rest/jobs?jobid=`` answers from (the old-schema jobs have no id to ask by)."""

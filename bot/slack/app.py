@@ -24,7 +24,9 @@ from bot.access.gate import AccessGate
 from bot.access.policy import ACCESS_CHECK_TIMEOUT_S, AccessPolicy
 from bot.access.ratelimit import SlidingWindowLimiter
 from bot.audit import AuditStore, AuditTrail, audit_key
+from bot.details import InvoiceDetailsLookup
 from bot.lookup import InvoiceLookup
+from bot.result_cache import ResultCache
 from bot.ropo.client import RopoClient
 from bot.ropo.sandbox import SANDBOX_APICODE, SANDBOX_CID, create_sandbox_app
 from bot.services import Services
@@ -78,9 +80,21 @@ def create_services(
     except sqlite3.Error as exc:
         raise SettingsError(f"AUDIT_DB: cannot open {settings.audit_db} ({exc})") from None
     audit = AuditTrail(store, key)
+    cache = ResultCache(
+        ttl_s=settings.result_cache_ttl_s,
+        max_entries=settings.result_cache_max_entries,
+        max_bytes=settings.result_cache_max_bytes,
+    )
     lookup = InvoiceLookup(
         ropo,
         currency=settings.currency,
+        environment=settings.ropo_environment,
+        audit=audit,
+        audit_required=settings.audit_required,
+        cache=cache,
+    )
+    details = InvoiceDetailsLookup(
+        ropo,
         environment=settings.ropo_environment,
         audit=audit,
         audit_required=settings.audit_required,
@@ -88,6 +102,7 @@ def create_services(
     return Services(
         settings=settings,
         lookup=lookup,
+        details=details,
         sealer=sealer,
         access=AccessPolicy(settings, _attach(slack_http, _access_client(settings))),
         rate_limit=SlidingWindowLimiter(settings.rate_limit_per_minute),

@@ -27,12 +27,22 @@ class ContextError(Exception):
     """A button's context cannot be used: it expired, or it was not sealed by us."""
 
 
+MAX_SEALED_LINK = 900
+"""A longer MyRopo link is left out of a Details button: sealed, it could pass Slack's 2,000."""
+
+
 @dataclass(frozen=True, slots=True)
 class LookupContext:
-    """What a button needs to repeat a lookup: the query and which page to show."""
+    """What a button needs to repeat a lookup: the query and which page to show.
+
+    A Details button also names the invoice's Ropo job id and its MyRopo link (the job
+    details Ropo One sends have no link).
+    """
 
     query: Query
     page: int = 0
+    job_id: int | None = None
+    my_ropo_link: str | None = None
 
 
 class ContextSealer:
@@ -50,12 +60,17 @@ class ContextSealer:
     def seal(self, context: LookupContext) -> str:
         """Encrypt ``context`` into a value safe to put in a button (well under 2,000 chars)."""
         identifier = context.query.identifier
-        payload = {
+        payload: dict[str, str | int] = {
             "k": identifier.kind.value,
             "v": identifier.value,
             "a": int(context.query.include_paid),
             "p": context.page,
         }
+        if context.job_id is not None:
+            payload["j"] = context.job_id
+            link = context.my_ropo_link
+            if link is not None and len(link) <= MAX_SEALED_LINK:
+                payload["l"] = link
         return self._fernet.encrypt(json.dumps(payload, separators=(",", ":")).encode()).decode()
 
     def open(self, sealed: str) -> LookupContext:
@@ -64,6 +79,13 @@ class ContextSealer:
             data = json.loads(self._fernet.decrypt(sealed.encode(), ttl=self._ttl_s))
             identifier = Identifier(IdentifierKind(data["k"]), str(data["v"]))
             query = Query(identifier, include_paid=bool(data["a"]))
-            return LookupContext(query, page=max(0, int(data["p"])))
+            job_id = data.get("j")
+            link = data.get("l")
+            return LookupContext(
+                query,
+                page=max(0, int(data["p"])),
+                job_id=int(job_id) if job_id is not None else None,
+                my_ropo_link=str(link) if link is not None else None,
+            )
         except (InvalidToken, ValueError, KeyError, TypeError, UnicodeError):
             raise ContextError("button context is expired or was not sealed by this app") from None

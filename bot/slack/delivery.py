@@ -8,6 +8,8 @@ Listeners run these after their acknowledgement through ``services.after_ack``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -16,6 +18,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import (
+    render_details_loading,
+    render_details_view,
     render_failure,
     render_invoice_list,
     render_result_view,
@@ -25,6 +29,7 @@ from bot.blocks import (
 )
 from bot.lookup import LookupFailure, LookupResult, Requester, Surface, new_reference
 from bot.query import Query
+from bot.ropo.models import Invoice
 from bot.services import Services
 from bot.slack.context import LookupContext
 
@@ -48,8 +53,24 @@ def render_outcome(
         query = Query(identifier, include_paid=include_paid)
         return services.sealer.seal(LookupContext(query, page=target_page))
 
+    def details_value(invoice: Invoice) -> str:
+        return services.sealer.seal(
+            LookupContext(
+                outcome.query,
+                page=page,
+                job_id=invoice.case_number,
+                my_ropo_link=invoice.my_ropo_link,
+            )
+        )
+
     return with_lookup_another(
-        render_invoice_list(outcome, page=page, button_value=button_value, locale=services.locale)
+        render_invoice_list(
+            outcome,
+            page=page,
+            button_value=button_value,
+            locale=services.locale,
+            details_value=details_value,
+        )
     )
 
 
@@ -75,9 +96,13 @@ async def look_up_and_respond(
     *,
     page: int = 0,
     replace_original: bool = False,
+    cached: bool = False,
 ) -> None:
-    """Look ``query`` up and post the reply, visible only to the agent, via ``response_url``."""
-    outcome = await _look_up(services, query, who)
+    """Look ``query`` up and post the reply, visible only to the agent, via ``response_url``.
+
+    ``cached``: a recent result of the agent's may answer instead of Ropo One (paging).
+    """
+    outcome = await _look_up(services, query, who, cached=cached)
     try:
         # Rendered at once, so hundreds of replies waiting to be posted in a rush hold their
         # page of blocks, not every invoice they were rendered from.
@@ -125,9 +150,13 @@ async def look_up_and_update_view(
     view_id: str,
     *,
     page: int = 0,
+    cached: bool = False,
 ) -> None:
-    """Look ``query`` up and show the reply in the agent's open modal ``view_id``."""
-    outcome = await _look_up(services, query, who)
+    """Look ``query`` up and show the reply in the agent's open modal ``view_id``.
+
+    ``cached``: a recent result of the agent's may answer instead of Ropo One (paging).
+    """
+    outcome = await _look_up(services, query, who, cached=cached)
     try:
         view = render_result_view(render_outcome(outcome, services, page=page))
     except Exception:
@@ -144,10 +173,69 @@ async def look_up_and_update_view(
 
 
 async def _look_up(
-    services: Services, query: Query, who: Requester
+    services: Services, query: Query, who: Requester, *, cached: bool = False
 ) -> LookupResult | LookupFailure:
     await services.pending_acks.idle(MAX_ACK_WAIT_S)  # queued acknowledgements go first
+    if cached:
+        return await services.lookup.page(query, who)
     return await services.lookup.run(query, who)
+
+
+async def show_details(
+    services: Services,
+    client: AsyncWebClient,
+    context: LookupContext,
+    who: Requester,
+    body: dict[str, Any],
+    respond: AsyncRespond | None,
+) -> None:
+    """Open one invoice's details modal: "Loading…" at once, then Ropo One's answer in it.
+
+    The click's trigger_id works once and for 3 seconds, so the modal opens before Ropo One
+    has answered; Ropo is asked meanwhile rather than after, so the details wait for the
+    slower of the two, not for both. From the result modal the modal is pushed on top (its
+    close button goes back to the list); from a message it opens on its own.
+    """
+    if context.job_id is None:  # only a Details button carries a job id
+        logger.warning("a details click without a job id")
+        return
+    over = modal_view_id(body)
+    trigger_id = str(body.get("trigger_id", ""))
+    loading = render_details_loading(services.environment, pushed=over is not None)
+    opening = asyncio.ensure_future(
+        open_view(client, trigger_id, loading)
+        if over is None
+        else push_view(client, trigger_id, loading)
+    )
+
+    async def opened() -> bool:
+        return await opening is not None
+
+    await services.pending_acks.idle(MAX_ACK_WAIT_S)
+    asking = asyncio.ensure_future(
+        services.details.run(context.query, context.job_id, who, shown=opened)
+    )
+    view_id = await opening
+    if view_id is None:
+        # Nothing can be shown, so nothing is viewed or audited; Ropo's answer is dropped.
+        asking.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asking
+        if over is None and respond is not None:
+            await send_private(respond, render_window_not_opened(services.environment))
+        return
+    outcome = await asking
+    try:
+        view = render_details_view(
+            outcome, my_ropo_link=context.my_ropo_link, pushed=over is not None
+        )
+    except Exception:
+        logger.exception("details %s: could not be rendered", outcome.reference)
+        view = None
+    error = "render_failed" if view is None else await _update_view(client, view_id, view)
+    if error in _REFUSED_VIEW:
+        fallback = _apology(services, outcome.reference)
+        await _update_view(client, view_id, render_result_view(fallback))
 
 
 def _apology(services: Services, lookup_reference: str) -> dict[str, Any]:
@@ -166,6 +254,19 @@ async def open_view(client: AsyncWebClient, trigger_id: str, view: dict[str, Any
         return None
     except Exception:
         logger.exception("views.open failed")
+        return None
+    return str(response["view"]["id"])
+
+
+async def push_view(client: AsyncWebClient, trigger_id: str, view: dict[str, Any]) -> str | None:
+    """Push a modal over the one open; its view id, or None (logged) if Slack refused."""
+    try:
+        response = await client.views_push(trigger_id=trigger_id, view=view)
+    except SlackApiError as exc:
+        logger.warning("views.push refused: %s", exc.response.get("error"))
+        return None
+    except Exception:
+        logger.exception("views.push failed")
         return None
     return str(response["view"]["id"])
 

@@ -79,6 +79,12 @@ def button_value() -> Callable[[int, bool], str]:
 
 
 @pytest.fixture(scope="session")
+def details_value() -> Callable[[Invoice], str]:
+    """A stand-in for the sealer's Details value: readable, naming the invoice's case."""
+    return lambda invoice: f"details:{invoice.case_number}"
+
+
+@pytest.fixture(scope="session")
 def make_result() -> Callable[..., LookupResult]:
     """Build a :class:`LookupResult` from job dicts (or invoices), sorted as lookup sorts."""
 

@@ -31,6 +31,7 @@ from bot.lookup import FailureKind, LookupFailure, LookupResult
 from bot.query import Identifier, IdentifierKind, Query
 from bot.redact import HETU_SHAPE
 from bot.ropo import sandbox_data as sandbox
+from bot.ropo.models import Invoice
 from bot.settings import RopoEnvironment
 
 LOCALE = "en_FI"
@@ -46,7 +47,9 @@ def _choice_value(identifier: Identifier) -> str:
 
 @pytest.fixture(scope="module")
 def views(
-    make_result: Callable[..., LookupResult], button_value: Callable[[int, bool], str]
+    make_result: Callable[..., LookupResult],
+    button_value: Callable[[int, bool], str],
+    details_value: Callable[[Invoice], str],
 ) -> dict[str, dict[str, Any]]:
     """Every golden view by name."""
     many = sandbox.CUSTOMERS_BY_SSN[sandbox.HETU_MANY_INVOICES]
@@ -70,10 +73,22 @@ def views(
         ),
         "modal_loading_hetu": render_loading_view(HETU, RopoEnvironment.SANDBOX),
         "modal_result_hetu": result(
-            render_invoice_list(hetu_result, page=0, button_value=button_value, locale=LOCALE)
+            render_invoice_list(
+                hetu_result,
+                page=0,
+                button_value=button_value,
+                locale=LOCALE,
+                details_value=details_value,
+            )
         ),
         "modal_result_large_page2": result(
-            render_invoice_list(large_result, page=1, button_value=button_value, locale=LOCALE)
+            render_invoice_list(
+                large_result,
+                page=1,
+                button_value=button_value,
+                locale=LOCALE,
+                details_value=details_value,
+            )
         ),
         "modal_result_failure": result(render_failure(failure)),
         "modal_expired": render_expired_view(RopoEnvironment.PRODUCTION),
@@ -143,6 +158,7 @@ def test_look_up_another_joins_the_navigation_buttons(
     (navigation,) = [b for b in extended["blocks"] if b.get("block_id") == ids.BLOCK_NAVIGATION]
     assert [e["action_id"] for e in navigation["elements"]] == [
         ids.ACTION_TOGGLE_PAID,
+        ids.ACTION_REFRESH,
         ids.ACTION_LOOKUP_ANOTHER,
     ]
     assert len(extended["blocks"]) == len(reply["blocks"])

@@ -18,11 +18,14 @@ from bot.blocks import (
     render_invoice_list,
     render_refusal,
     render_unexpected_error,
+    with_lookup_another,
 )
+from bot.blocks.common import MAX_BUTTON_VALUE
 from bot.lookup import FailureKind, LookupFailure, LookupResult
 from bot.query import Identifier, IdentifierKind, Query, Refusal, RefusalReason
 from bot.redact import HETU_SHAPE
 from bot.ropo import sandbox_data as sandbox
+from bot.ropo.models import Invoice
 from bot.settings import RopoEnvironment
 
 LOCALE = "en_FI"
@@ -62,12 +65,20 @@ def _custnum(value: str) -> Identifier:
 
 @pytest.fixture(scope="module")
 def payloads(
-    make_result: Callable[..., LookupResult], button_value: Callable[[int, bool], str]
+    make_result: Callable[..., LookupResult],
+    button_value: Callable[[int, bool], str],
+    details_value: Callable[[Invoice], str],
 ) -> dict[str, dict[str, Any]]:
     """Every golden case by name: the representative replies an agent can get."""
 
     def invoice_list(result: LookupResult, page: int = 0) -> dict[str, Any]:
-        return render_invoice_list(result, page=page, button_value=button_value, locale=LOCALE)
+        return render_invoice_list(
+            result,
+            page=page,
+            button_value=button_value,
+            locale=LOCALE,
+            details_value=details_value,
+        )
 
     many = sandbox.CUSTOMERS_BY_SSN[sandbox.HETU_MANY_INVOICES]
     large = make_result(
@@ -205,6 +216,44 @@ def test_negative_page_shows_the_first_page(
     assert render_invoice_list(result, page=-3, button_value=button_value, locale=LOCALE) == first
 
 
+def test_a_full_page_of_group_jobs_with_details_fits_a_message(
+    make_result: Callable[..., LookupResult],
+    button_value: Callable[..., str],
+    assert_valid: Callable[..., None],
+) -> None:
+    # The most blocks a page can take: ten group jobs, each with a link and a Details row.
+    jobs = [
+        {
+            "case_number": 9000 + n,
+            "invoice_number": f"G-{n}",
+            "status": "due",
+            "group_job": 1,
+            "group_invoice_numbers": [f"G-{n}/1", f"G-{n}/2"],
+            "my_ropo_link": f"https://myropo.example/{n}",
+        }
+        for n in range(25)
+    ]
+    sealed = "x" * MAX_BUTTON_VALUE  # the longest value Slack takes
+    payload = with_lookup_another(
+        render_invoice_list(
+            make_result(jobs),
+            page=1,
+            button_value=button_value,
+            locale=LOCALE,
+            details_value=lambda invoice: sealed,
+        )
+    )
+    assert_valid(payload)  # 50 blocks at most, every element within Slack's limits
+    details = [
+        e
+        for b in payload["blocks"]
+        for e in b.get("elements", [])
+        if e.get("action_id") == ids.ACTION_SHOW_DETAILS
+    ]
+    assert len(details) == 10
+    assert len(payload["blocks"]) == 35  # 2 + 10 * 3 + divider, navigation, footer
+
+
 @pytest.mark.parametrize(
     ("page", "expected"),
     [
@@ -229,7 +278,8 @@ def test_paging_buttons_exist_only_where_a_page_does(
         _large(make_result), page=page, button_value=button_value, locale=LOCALE
     )
     toggle = {ids.ACTION_TOGGLE_PAID: ("Include paid invoices", "ctx:0:1")}
-    assert _buttons(payload) == expected | toggle
+    refresh = {ids.ACTION_REFRESH: ("Refresh", f"ctx:{page}:0")}
+    assert _buttons(payload) == expected | toggle | refresh
 
 
 def test_showing_line_counts_the_page(
@@ -242,14 +292,17 @@ def test_showing_line_counts_the_page(
     assert payload["text"].endswith("Showing 111–120 of 120.")
 
 
-def test_single_page_has_no_showing_line_and_only_the_toggle(
+def test_single_page_has_no_showing_line_and_only_the_toggle_and_refresh(
     make_result: Callable[..., LookupResult], button_value: Callable[..., str]
 ) -> None:
     customer = sandbox.CUSTOMERS_BY_SSN[sandbox.HETU_MANY_INVOICES]
     result = make_result(_jobs(customer, include_paid=True), include_paid=True)
     payload = render_invoice_list(result, page=0, button_value=button_value, locale=LOCALE)
     assert "Showing" not in _texts(payload)
-    assert _buttons(payload) == {ids.ACTION_TOGGLE_PAID: ("Open invoices only", "ctx:0:0")}
+    assert _buttons(payload) == {
+        ids.ACTION_TOGGLE_PAID: ("Open invoices only", "ctx:0:0"),
+        ids.ACTION_REFRESH: ("Refresh", "ctx:0:1"),
+    }
 
 
 def test_page_shows_its_ten_invoices_in_order(
@@ -270,9 +323,14 @@ def test_identifier_never_goes_into_a_value_or_block_id(
         seen.append((page, include_paid))
         return "sealed"
 
+    def sealed_details(invoice: Invoice) -> str:
+        return "sealed"
+
     result = _large(make_result)
-    payload = render_invoice_list(result, page=1, button_value=sealed, locale=LOCALE)
-    assert seen == [(0, False), (2, False), (0, True)]
+    payload = render_invoice_list(
+        result, page=1, button_value=sealed, locale=LOCALE, details_value=sealed_details
+    )
+    assert seen == [(0, False), (2, False), (0, True), (1, False)]
     for block in payload["blocks"]:
         assert sandbox.CUSTNUM_LARGE not in block.get("block_id", "")
         for element in [*block.get("elements", []), block.get("accessory") or {}]:
