@@ -89,11 +89,11 @@ def _serve(settings: Settings, port: int, host: str) -> int:
             "(or run `python -m bot demo` to try the app without Slack)"
         )
     from bot.slack.gc_tuning import settle_after_start_up
-    from bot.slack.web import create_web_app
+    from bot.slack.web import DRAIN_S, DrainingServer, create_web_app
 
     app = create_web_app(settings)
     settle_after_start_up()  # everything is imported and built: what lives for good
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -101,6 +101,7 @@ def _serve(settings: Settings, port: int, host: str) -> int:
         access_log=settings.log_level == "DEBUG",
         timeout_graceful_shutdown=10,
     )
+    DrainingServer(config, app.state.readiness, DRAIN_S).run()
     return 0
 
 

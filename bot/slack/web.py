@@ -1,17 +1,31 @@
-"""HTTP mode: the ASGI app Slack posts to (``POST /slack/events``), plus ``GET /healthz``."""
+"""HTTP mode: the ASGI app Slack posts to (``POST /slack/events``), and what operators ask.
+
+``GET /healthz`` is liveness: the process serves HTTP. ``GET /readyz`` is readiness: 200
+only while lookups can be answered (:mod:`bot.health`), 503 naming what is wrong otherwise,
+and 503 while draining after SIGTERM. ``GET /metrics`` is Prometheus' text format
+(:mod:`bot.metrics`), behind a bearer token when ``METRICS_TOKEN`` is set.
+"""
 
 from __future__ import annotations
 
+import hmac
 import logging
+import signal
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from types import FrameType
 
+import uvicorn
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.health import Readiness
+from bot.metrics import ACK_SECONDS
 from bot.ropo.client import RopoClient
 from bot.settings import Settings
 from bot.slack.app import create_app, create_ropo_client, create_services
@@ -21,6 +35,11 @@ logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
+METRICS_PATH = "/metrics"
+DRAIN_S = 5.0
+"""After SIGTERM, how long the process goes on serving with /readyz at 503 before it stops
+taking connections: time for a load balancer's next probe to take it out of rotation."""
 
 
 def create_web_app(settings: Settings, *, ropo: RopoClient | None = None) -> Starlette:
@@ -31,11 +50,32 @@ def create_web_app(settings: Settings, *, ropo: RopoClient | None = None) -> Sta
     handler = AsyncSlackRequestHandler(create_app(settings, services, slack_http=slack_http))
 
     async def slack_events(request: Request) -> Response:
+        started = time.perf_counter()
         with services.pending_acks.track():
-            return await handler.handle(request)
+            response = await handler.handle(request)
+        ACK_SECONDS.observe(time.perf_counter() - started)
+        return response
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "ropo": settings.ropo_environment.value})
+
+    async def readyz(request: Request) -> Response:
+        report = services.readiness.report()
+        return JSONResponse(report.as_json(), status_code=200 if report.ready else 503)
+
+    metrics_token = settings.metrics_token
+    expected = f"Bearer {metrics_token.get_secret_value()}".encode() if metrics_token else None
+
+    async def metrics(request: Request) -> Response:
+        if expected is not None:
+            given = request.headers.get("authorization", "").encode()
+            if not hmac.compare_digest(given, expected):
+                return JSONResponse(
+                    {"error": "a bearer token (METRICS_TOKEN) is required"},
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -48,13 +88,50 @@ def create_web_app(settings: Settings, *, ropo: RopoClient | None = None) -> Sta
         await services.aclose()
         await slack_http.aclose()
 
-    return Starlette(
+    web_app = Starlette(
         routes=[
             Route(EVENTS_PATH, slack_events, methods=["POST"]),
             Route(HEALTH_PATH, healthz, methods=["GET"]),
+            Route(READY_PATH, readyz, methods=["GET"]),
+            Route(METRICS_PATH, metrics, methods=["GET"]),
         ],
         lifespan=lifespan,
     )
+    web_app.state.readiness = services.readiness  # the server marks it draining on SIGTERM
+    web_app.state.services = services
+    return web_app
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn's server, draining for ``drain_s`` after the first SIGTERM before it stops.
+
+    uvicorn closes its listening sockets as soon as it is told to stop, so a load balancer
+    would see refused connections, not a 503. Here the first SIGTERM only marks the process
+    draining (``/readyz`` answers 503, everything else is still served) and the shutdown
+    proper, which lets acknowledged lookups finish, starts ``drain_s`` later. A second
+    SIGTERM, or Ctrl-C, stops at once.
+    """
+
+    def __init__(self, config: uvicorn.Config, readiness: Readiness, drain_s: float) -> None:
+        super().__init__(config)
+        self._readiness = readiness
+        self._drain_s = drain_s
+        self._stop_at: float | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """Start draining on the first SIGTERM; anything else as uvicorn does."""
+        if sig == signal.SIGTERM and self._stop_at is None and self._drain_s > 0:
+            self._readiness.start_draining()
+            self._stop_at = time.monotonic() + self._drain_s
+            return
+        self._readiness.start_draining()
+        super().handle_exit(sig, frame)
+
+    async def on_tick(self, counter: int) -> bool:
+        """uvicorn's check, ten times a second, of whether to stop: also when draining ends."""
+        if self._stop_at is not None and time.monotonic() >= self._stop_at:
+            self.should_exit = True
+        return await super().on_tick(counter)
 
 
 def describe(settings: Settings) -> str:

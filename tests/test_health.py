@@ -1,0 +1,163 @@
+"""``/readyz`` turns 503 naming what stops lookups, and 200 again once it works again."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from bot.audit import store as audit_store
+from bot.dev.slack_standin import SlackStandIn
+from bot.health import Readiness
+from bot.ropo.sandbox import create_sandbox_app
+from bot.services import Services
+from bot.slack.web import DrainingServer, create_web_app
+from tests.conftest import Stack, StackServers, open_stack, serve_stack, stack_settings
+from tests.servers import ServedApp
+
+EVERYTHING_OK = {"draining": "ok", "slack": "ok", "audit": "ok", "ropo_credentials": "ok"}
+
+
+@pytest.fixture(scope="module")
+def stack_servers() -> Iterator[StackServers]:
+    """A stack of this module's own: its tests break the audit writer and Ropo's logins."""
+    with serve_stack() as servers:
+        yield servers
+
+
+def services_of(servers: StackServers) -> Services:
+    """The running app's services (the test reaches in to break and mend them)."""
+    return servers.bot._server.config.app.state.services  # type: ignore[attr-defined]
+
+
+def readyz(stack: Stack) -> tuple[int, dict[str, Any]]:
+    response = httpx.get(stack.url + "/readyz", timeout=5)
+    return response.status_code, response.json()
+
+
+def test_ready_when_slack_the_audit_trail_and_ropo_all_work(stack: Stack):
+    assert readyz(stack) == (200, {"status": "ready", "checks": EVERYTHING_OK})
+
+
+def test_not_ready_while_the_audit_writer_is_dead_and_ready_once_a_lookup_restarts_it(
+    stack: Stack, stack_servers: StackServers
+):
+    store = services_of(stack_servers).audit._store
+    dead = store._thread
+    store._queue.put(audit_store._STOP)  # the writer ends as if a bug had killed it
+    dead.join(5)
+    assert not dead.is_alive()
+
+    status, body = readyz(stack)
+    assert status == 503
+    assert body["status"] == "not ready"
+    assert body["checks"]["audit"].startswith("the audit writer has stopped")
+    assert body["checks"]["slack"] == "ok"
+
+    _, token = stack.command("C-1001")
+    assert "Invoices for C-1001" in stack.reply(token)["text"]  # audited by a new writer
+    assert readyz(stack) == (200, {"status": "ready", "checks": EVERYTHING_OK})
+
+
+def test_not_ready_after_ropo_refuses_the_credentials_and_ready_after_a_good_login(
+    stack: Stack,
+):
+    stack.ropo.refuse_logins = True  # e.g. the apicode was rotated at Ropo
+    stack.ropo.revoke_tokens()  # so the next lookup must log in
+    _, token = stack.command("C-1001")
+    assert "Invoices for" not in stack.reply(token)["text"]
+    status, body = readyz(stack)
+    assert status == 503
+    assert body["checks"]["ropo_credentials"] == (
+        "Ropo One refused ROPO_CID/ROPO_APICODE at the last login"
+    )
+    assert "sandbox-apicode" not in str(body)
+
+    stack.ropo.refuse_logins = False
+    _, token = stack.command("C-1001")
+    assert "Invoices for C-1001" in stack.reply(token)["text"]
+    assert readyz(stack) == (200, {"status": "ready", "checks": EVERYTHING_OK})
+
+
+def test_not_ready_until_slack_accepts_the_bot_token():
+    slack = SlackStandIn()
+    slack.api_errors["auth.test"] = "invalid_auth"
+    ropo_app = create_sandbox_app()
+    with ServedApp(ropo_app) as ropo, ServedApp(slack.app, lifespan="off") as slack_server:
+        settings = stack_settings(ropo.url, slack_server.url)
+        with ServedApp(create_web_app(settings)) as bot:
+            response = httpx.get(bot.url + "/readyz", timeout=5)
+            assert response.status_code == 503
+            assert response.json()["checks"]["slack"] == (
+                "Slack's auth.test failed (invalid_auth): is SLACK_BOT_TOKEN right?"
+            )
+            assert httpx.get(bot.url + "/healthz", timeout=5).status_code == 200
+
+            del slack.api_errors["auth.test"]
+            # The first request asks auth.test again (authorize), as the background retry would.
+            with open_stack(StackServers(bot, ropo, slack_server, slack, settings)) as stack:
+                _, token = stack.command("C-1001")
+                assert "Invoices for C-1001" in stack.reply(token)["text"]
+                assert readyz(stack)[0] == 200
+
+
+def test_draining_answers_503_while_lookups_are_still_answered(
+    stack: Stack, stack_servers: StackServers
+):
+    readiness = services_of(stack_servers).readiness
+    try:
+        readiness.start_draining()
+        status, body = readyz(stack)
+        assert status == 503
+        assert body["checks"]["draining"] == "shutting down: finishing the lookups under way"
+        assert httpx.get(stack.url + "/healthz", timeout=5).status_code == 200
+        _, token = stack.command("C-1001")
+        assert "Invoices for C-1001" in stack.reply(token)["text"]
+    finally:
+        readiness.draining = False
+    assert readyz(stack)[0] == 200
+
+
+def test_sigterm_drains_first_then_a_second_sigterm_stops_the_server():
+    readiness = Readiness()
+
+    def draining_server(config: uvicorn.Config) -> uvicorn.Server:
+        return DrainingServer(config, readiness, drain_s=600)
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert scope["type"] == "http"
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"served"})
+
+    served = ServedApp(app, lifespan="off", server=draining_server)
+    with served:
+        server = served._server
+        server.handle_exit(signal.SIGTERM, None)
+        assert readiness.draining
+        # Still serving, on new connections too, while the load balancer notices the 503.
+        assert httpx.get(served.url, timeout=5).text == "served"
+        assert not server.should_exit
+        stopped = threading.Event()
+        threading.Thread(target=lambda: (served._thread.join(), stopped.set())).start()
+        server.handle_exit(signal.SIGTERM, None)
+        assert stopped.wait(10)
+
+
+def test_a_readiness_check_that_raises_counts_as_failing():
+    readiness = Readiness()
+
+    def broken() -> str | None:
+        raise RuntimeError("131052-308T")
+
+    readiness.add("broken", broken)
+    report = readiness.report()
+    assert not report.ready
+    assert report.as_json() == {
+        "status": "not ready",
+        "checks": {"draining": "ok", "broken": "the check itself failed (RuntimeError)"},
+    }
