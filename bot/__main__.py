@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot [serve | socket | demo | sandbox | audit]``.
+"""Command line: ``python -m bot [serve | socket | demo | sandbox | audit | doctor]``.
 
 With no command it picks for you: Socket Mode when ``SLACK_APP_TOKEN`` is set, HTTP mode when
 ``SLACK_SIGNING_SECRET`` and ``SLACK_BOT_TOKEN`` are, and otherwise the demo console.
@@ -24,6 +24,10 @@ logger = logging.getLogger("bot")
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line, load settings, run the chosen mode; return the exit code."""
     args = _parser().parse_args(argv)
+    if args.command == "doctor":  # it reports broken settings itself, as one of its checks
+        from bot import doctor
+
+        return doctor.run(configure_logs=True)
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -70,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
         "audit", help="search the audit trail (who looked up whom), or purge old rows"
     )
     audit_cli.add_arguments(audit)
+    commands.add_parser(
+        "doctor", help="check the settings, Slack, Ropo One and the audit store; exit 1 if not"
+    )
     parser.set_defaults(port=None, host="0.0.0.0", once=None, latency=0.0)  # noqa: S104
     return parser
 
