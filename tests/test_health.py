@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
+import queue
+import re
 import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,8 +24,18 @@ from bot.health import Readiness
 from bot.ropo.sandbox import create_sandbox_app
 from bot.services import Services
 from bot.slack.web import DrainingServer, create_web_app
-from tests.conftest import Stack, StackServers, open_stack, serve_stack, stack_settings
+from tests.conftest import (
+    AUDIT_KEY,
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    Stack,
+    StackServers,
+    open_stack,
+    serve_stack,
+    stack_settings,
+)
 from tests.servers import ServedApp
+from tests.test_cli import ROOT
 
 EVERYTHING_OK = {"draining": "ok", "slack": "ok", "audit": "ok", "ropo_credentials": "ok"}
 
@@ -161,3 +178,69 @@ def test_a_readiness_check_that_raises_counts_as_failing():
         "status": "not ready",
         "checks": {"draining": "ok", "broken": "the check itself failed (RuntimeError)"},
     }
+
+
+def test_python_m_bot_serve_drains_on_sigterm_with_json_logs(tmp_path):
+    """The real process: SIGTERM turns /readyz to 503 while it serves; a second one stops it."""
+    slack = SlackStandIn()
+    with (
+        ServedApp(create_sandbox_app()) as ropo,
+        ServedApp(slack.app, lifespan="off", date_header=False) as slack_server,
+    ):
+        settings = stack_settings(ropo.url, slack_server.url)
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "ROPO_"))},
+            "PYTHONPATH": str(ROOT),
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": settings.slack_api_url,
+            "ROPO_BASE_URL": settings.ropo_base_url,
+            "ROPO_CID": "sandbox",
+            "ROPO_APICODE": "sandbox-apicode",
+            "AUDIT_KEY": AUDIT_KEY,
+            "AUDIT_DB": str(settings.audit_db),
+            "LOG_LEVEL": "INFO",
+            "LOG_FORMAT": "json",
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", "0"],
+            cwd=tmp_path,
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        lines: list[str] = []
+        listening: queue.Queue[str] = queue.Queue()
+
+        def read() -> None:
+            assert process.stderr is not None
+            for text in process.stderr:
+                lines.append(text)
+                found = re.search(r"Uvicorn running on (http://127\.0\.0\.1:\d+)", text)
+                if found:
+                    listening.put(found.group(1))
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        try:
+            url = listening.get(timeout=30)
+            assert httpx.get(url + "/readyz", timeout=5).status_code == 200
+            process.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 10  # the signal is handled on the process's own time
+            while (response := httpx.get(url + "/readyz", timeout=5)).status_code == 200:
+                assert time.monotonic() < deadline, "SIGTERM never turned /readyz to 503"
+                time.sleep(0.02)
+            assert response.status_code == 503
+            assert response.json()["checks"]["draining"] != "ok"
+            assert httpx.get(url + "/healthz", timeout=5).status_code == 200
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        reader.join(10)
+    records = [json.loads(text) for text in lines]  # every line is one JSON object
+    assert any("draining" in record["message"] for record in records)
+    assert all({"time", "level", "logger", "message"} <= set(record) for record in records)
+    assert BOT_TOKEN not in "".join(lines)

@@ -147,6 +147,11 @@ class AuditStore:
         self._thread = self._start_writer()
 
     @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called: appends fail from then on."""
+        return self._closed
+
+    @property
     def writer_alive(self) -> bool:
         """True while the writer thread runs; rows queued without it are never stored."""
         return self._thread.is_alive()

@@ -106,6 +106,8 @@ def create_services(
 
 def _audit_problem(store: AuditStore) -> str | None:
     """Answers are withheld while audit rows cannot be stored (with AUDIT_REQUIRED)."""
+    if store.closed:
+        return "the audit trail is closed: the process is stopping"
     if not store.writer_alive:
         return "the audit writer has stopped; the next lookup restarts it (see the log)"
     if store.last_write_failed:
