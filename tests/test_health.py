@@ -7,6 +7,7 @@ import os
 import queue
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -36,6 +37,7 @@ from tests.conftest import (
 )
 from tests.servers import ServedApp
 from tests.test_cli import ROOT
+from tests.test_metrics import scrape, value
 
 EVERYTHING_OK = {"draining": "ok", "slack": "ok", "audit": "ok", "ropo_credentials": "ok"}
 
@@ -244,3 +246,29 @@ def test_python_m_bot_serve_drains_on_sigterm_with_json_logs(tmp_path):
     assert any("draining" in record["message"] for record in records)
     assert all({"time", "level", "logger", "message"} <= set(record) for record in records)
     assert BOT_TOKEN not in "".join(lines)
+
+
+def test_not_ready_after_an_audit_write_fails_and_ready_after_one_is_stored(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+):
+    def disk_full(*args: Any) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    failed_before = value(scrape(stack.url), "ropo_invoices_audit_writes_total", result="failed")
+    with monkeypatch.context() as patch:
+        patch.setattr(audit_store, "_insert", disk_full)
+        _, token = stack.command("C-1001")
+        reply = stack.reply(token)
+    assert "This lookup could not be recorded" in json.dumps(reply)
+    assert "SBX-" not in json.dumps(reply)  # withheld
+    status, body = readyz(stack)
+    assert status == 503
+    assert body["checks"]["audit"] == (
+        "the last audit write failed (see the log): check AUDIT_DB's disk"
+    )
+    failed_after = value(scrape(stack.url), "ropo_invoices_audit_writes_total", result="failed")
+    assert failed_after - failed_before == 1
+
+    _, token = stack.command("C-1001")
+    assert "Invoices for C-1001" in stack.reply(token)["text"]
+    assert readyz(stack) == (200, {"status": "ready", "checks": EVERYTHING_OK})
