@@ -20,10 +20,12 @@ import pytest
 import uvicorn
 
 from bot.audit import store as audit_store
+from bot.dev.slack_requests import global_shortcut_body
 from bot.dev.slack_standin import SlackStandIn
 from bot.health import Readiness
 from bot.ropo.sandbox import create_sandbox_app
 from bot.services import Services
+from bot.slack import identity as identity_module
 from bot.slack.web import DrainingServer, create_web_app
 from tests.conftest import (
     AUDIT_KEY,
@@ -271,4 +273,31 @@ def test_not_ready_after_an_audit_write_fails_and_ready_after_one_is_stored(
 
     _, token = stack.command("C-1001")
     assert "Invoices for C-1001" in stack.reply(token)["text"]
+    assert readyz(stack) == (200, {"status": "ready", "checks": EVERYTHING_OK})
+
+
+def test_not_ready_once_slack_refuses_the_token_and_ready_when_auth_test_accepts_it_again(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(identity_module, "RETRY_S", (0.05,))
+    stack.slack.api_errors["views.open"] = "token_revoked"
+    stack.slack.api_errors["auth.test"] = "token_revoked"
+    try:
+        stack.post(global_shortcut_body())
+        stack.slack.wait_for_api_calls("views.open", 1)
+        deadline = time.monotonic() + 10
+        while (answer := readyz(stack))[0] == 200:  # noted as Slack's answer is read
+            assert time.monotonic() < deadline, "the refused token never showed in /readyz"
+            time.sleep(0.01)
+        assert answer[1]["checks"]["slack"] == (
+            "Slack refused the bot token (token_revoked): is SLACK_BOT_TOKEN still valid?"
+        )
+        stack.slack.wait_for_api_calls("auth.test", 1)  # asked again, and refused again
+        assert readyz(stack)[0] == 503
+    finally:
+        stack.slack.api_errors.clear()
+    deadline = time.monotonic() + 10
+    while readyz(stack)[0] != 200:  # the next auth.test, a retry away, accepts the token
+        assert time.monotonic() < deadline, "/readyz never recovered"
+        time.sleep(0.01)
     assert readyz(stack) == (200, {"status": "ready", "checks": EVERYTHING_OK})

@@ -77,6 +77,8 @@ def create_services(
     audit = AuditTrail(store, key)
     access_client = _attach(slack_http, _access_client(settings))
     identity = BotIdentity(access_client) if settings.slack_bot_token else None
+    if identity is not None:
+        identity.watch(access_client)
     lookup = InvoiceLookup(
         ropo,
         currency=settings.currency,
@@ -156,6 +158,8 @@ def create_app(
         logger=logging.getLogger("slack_sdk.web"),
     )
     _attach(slack_http, client)
+    if bot_token and services.identity is not None:
+        services.identity.watch(client)  # a token refused later shows in /readyz
     with _quiet(logging.getLogger("slack_bolt")):
         app = _bolt_app(settings, client, services.identity, socket_mode=socket_mode)
     if slack_http is not None:
