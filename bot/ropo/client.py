@@ -85,7 +85,7 @@ class RopoClient:
             timeout=httpx.Timeout(timeout_s, connect=min(CONNECT_TIMEOUT_S, timeout_s)),
             headers={"Accept": "application/json", "User-Agent": USER_AGENT},
         )
-        self._tokens = TokenCache(self._login)
+        self._tokens = TokenCache(self._observed_login)
         # Set when Ropo refuses our cid/apicode, cleared by the next successful login:
         # /readyz reports it, since no lookup can succeed until an admin fixes the settings.
         self.last_login_rejected = False
@@ -110,7 +110,7 @@ class RopoClient:
         reset = _deadline.set(loop.time() + self._timeout_s)
         try:
             async with asyncio.timeout(self._timeout_s):
-                await self._login()
+                await self._observed_login()
         except TimeoutError:
             raise RopoTimeout(f"Ropo One did not answer within {self._timeout_s:g} s") from None
         finally:
@@ -151,9 +151,10 @@ class RopoClient:
                 raise RopoAuthError("Ropo One rejected a freshly issued token", status=401)
         return response
 
-    async def _login(self) -> str:
+    async def _observed_login(self) -> str:
+        """:meth:`_login`, its outcome noted for readiness and metrics."""
         try:
-            token = await self._fetch_token()
+            token = await self._login()
         except RopoAuthError:
             self.last_login_rejected = True
             TOKEN_RENEWALS.labels("rejected").inc()
@@ -165,7 +166,7 @@ class RopoClient:
         TOKEN_RENEWALS.labels("ok").inc()
         return token
 
-    async def _fetch_token(self) -> str:
+    async def _login(self) -> str:
         body = {"cid": self._cid, "apicode": self._apicode.get_secret_value()}
         response = await self._post_with_retries("token", body, None)
         if response.status_code not in (200, 201):
