@@ -96,19 +96,11 @@ def _serve(settings: Settings, port: int, host: str) -> int:
             "(or run `python -m bot demo` to try the app without Slack)"
         )
     from bot.slack.gc_tuning import settle_after_start_up
-    from bot.slack.web import DRAIN_S, DrainingServer, create_web_app
+    from bot.slack.web import create_web_app, serve
 
     app = create_web_app(settings)
     settle_after_start_up()  # everything is imported and built: what lives for good
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_config=None,  # ours, with the redacting filter
-        access_log=settings.log_level == "DEBUG",
-        timeout_graceful_shutdown=10,
-    )
-    DrainingServer(config, app.state.readiness, DRAIN_S).run()
+    serve(settings, app, host, port)
     return 0
 
 

@@ -144,29 +144,51 @@ def test_draining_answers_503_while_lookups_are_still_answered(
     assert readyz(stack)[0] == 200
 
 
-def test_sigterm_drains_first_then_a_second_sigterm_stops_the_server():
-    readiness = Readiness()
+def served_draining(readiness: Readiness, busy: threading.Event) -> ServedApp:
+    """A tiny app under a :class:`DrainingServer` that is busy while ``busy`` is set."""
 
     def draining_server(config: uvicorn.Config) -> uvicorn.Server:
-        return DrainingServer(config, readiness, drain_s=600)
+        return DrainingServer(config, readiness, busy=busy.is_set, max_drain_s=600)
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         assert scope["type"] == "http"
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"served"})
 
-    served = ServedApp(app, lifespan="off", server=draining_server)
-    with served:
-        server = served._server
-        server.handle_exit(signal.SIGTERM, None)
+    return ServedApp(app, lifespan="off", server=draining_server)
+
+
+def stopped(served: ServedApp) -> threading.Event:
+    """Set once ``served``'s server thread has ended."""
+    done = threading.Event()
+    threading.Thread(target=lambda: (served._thread.join(), done.set()), daemon=True).start()
+    return done
+
+
+def test_after_sigterm_a_busy_server_serves_on_until_its_work_is_done():
+    readiness, busy = Readiness(), threading.Event()
+    busy.set()
+    with served_draining(readiness, busy) as served:
+        served._server.handle_exit(signal.SIGTERM, None)
         assert readiness.draining
         # Still serving, on new connections too, while the load balancer notices the 503.
         assert httpx.get(served.url, timeout=5).text == "served"
-        assert not server.should_exit
-        stopped = threading.Event()
-        threading.Thread(target=lambda: (served._thread.join(), stopped.set())).start()
-        server.handle_exit(signal.SIGTERM, None)
-        assert stopped.wait(10)
+        assert not served._server.should_exit
+        done = stopped(served)
+        busy.clear()  # the last lookup is answered
+        assert done.wait(10)
+
+
+def test_a_second_sigterm_stops_a_draining_server_at_once():
+    readiness, busy = Readiness(), threading.Event()
+    busy.set()
+    with served_draining(readiness, busy) as served:
+        served._server.handle_exit(signal.SIGTERM, None)
+        assert httpx.get(served.url, timeout=5).text == "served"
+        done = stopped(served)
+        served._server.handle_exit(signal.SIGTERM, None)
+        assert done.wait(10)
+        assert busy.is_set()
 
 
 def test_a_readiness_check_that_raises_counts_as_failing():
@@ -185,11 +207,13 @@ def test_a_readiness_check_that_raises_counts_as_failing():
 
 
 def test_python_m_bot_serve_drains_on_sigterm_with_json_logs(tmp_path):
-    """The real process: SIGTERM turns /readyz to 503 while it serves; a second one stops it."""
+    """The real process: after SIGTERM /readyz is 503 while a lookup is still answered."""
     slack = SlackStandIn()
+    ropo_app = create_sandbox_app()
     with (
-        ServedApp(create_sandbox_app()) as ropo,
+        ServedApp(ropo_app) as ropo,
         ServedApp(slack.app, lifespan="off", date_header=False) as slack_server,
+        httpx.Client(timeout=5) as http,
     ):
         settings = stack_settings(ropo.url, slack_server.url)
         env = {
@@ -201,6 +225,7 @@ def test_python_m_bot_serve_drains_on_sigterm_with_json_logs(tmp_path):
             "ROPO_BASE_URL": settings.ropo_base_url,
             "ROPO_CID": "sandbox",
             "ROPO_APICODE": "sandbox-apicode",
+            "ROPO_TIMEOUT_S": "10",
             "AUDIT_KEY": AUDIT_KEY,
             "AUDIT_DB": str(settings.audit_db),
             "LOG_LEVEL": "INFO",
@@ -228,17 +253,21 @@ def test_python_m_bot_serve_drains_on_sigterm_with_json_logs(tmp_path):
         reader.start()
         try:
             url = listening.get(timeout=30)
-            assert httpx.get(url + "/readyz", timeout=5).status_code == 200
+            stack = Stack(url, slack_server.url, ropo_app.state.sandbox, slack, http)
+            assert readyz(stack)[0] == 200
+            stack.ropo.latency_s = 1.5  # a lookup is under way when the deploy comes
+            response, token = stack.command("C-1001")
+            assert response.status_code == 200
             process.send_signal(signal.SIGTERM)
             deadline = time.monotonic() + 10  # the signal is handled on the process's own time
-            while (response := httpx.get(url + "/readyz", timeout=5)).status_code == 200:
+            while (answer := readyz(stack))[0] == 200:
                 assert time.monotonic() < deadline, "SIGTERM never turned /readyz to 503"
                 time.sleep(0.02)
-            assert response.status_code == 503
-            assert response.json()["checks"]["draining"] != "ok"
-            assert httpx.get(url + "/healthz", timeout=5).status_code == 200
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=30)
+            assert answer[0] == 503
+            assert answer[1]["checks"]["draining"] != "ok"
+            assert http.get(url + "/healthz").status_code == 200  # still serving
+            assert "Invoices for C-1001" in stack.reply(token)["text"]
+            assert process.wait(timeout=30) == 0  # stopped by itself once the answer was out
         finally:
             if process.poll() is None:
                 process.kill()

@@ -12,7 +12,7 @@ import hmac
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from types import FrameType
 
@@ -27,6 +27,7 @@ from starlette.routing import Route
 from bot.health import Readiness
 from bot.metrics import ACK_SECONDS
 from bot.ropo.client import RopoClient
+from bot.services import SHUTDOWN_MARGIN_S
 from bot.settings import Settings
 from bot.slack.app import create_app, create_ropo_client, create_services
 from bot.slack.session import SlackHttp
@@ -37,9 +38,6 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 READY_PATH = "/readyz"
 METRICS_PATH = "/metrics"
-DRAIN_S = 5.0
-"""After SIGTERM, how long the process goes on serving with /readyz at 503 before it stops
-taking connections: time for a load balancer's next probe to take it out of rotation."""
 
 
 def create_web_app(settings: Settings, *, ropo: RopoClient | None = None) -> Starlette:
@@ -97,41 +95,68 @@ def create_web_app(settings: Settings, *, ropo: RopoClient | None = None) -> Sta
         ],
         lifespan=lifespan,
     )
-    web_app.state.readiness = services.readiness  # the server marks it draining on SIGTERM
-    web_app.state.services = services
+    web_app.state.services = services  # the server drains it on SIGTERM (serve)
     return web_app
 
 
 class DrainingServer(uvicorn.Server):
-    """uvicorn's server, draining for ``drain_s`` after the first SIGTERM before it stops.
+    """uvicorn's server, serving on after the first SIGTERM until the work under way is done.
 
     uvicorn closes its listening sockets as soon as it is told to stop, so a load balancer
-    would see refused connections, not a 503. Here the first SIGTERM only marks the process
-    draining (``/readyz`` answers 503, everything else is still served) and the shutdown
-    proper, which lets acknowledged lookups finish, starts ``drain_s`` later. A second
-    SIGTERM, or Ctrl-C, stops at once.
+    would see refused connections, not a 503. Here the first SIGTERM marks the process
+    draining (``/readyz`` answers 503, everything else is still served: a request the load
+    balancer still routes here is answered) and the shutdown proper starts once ``busy()``
+    is false (no request waits for its ack, no acknowledged lookup waits for its answer),
+    or after ``max_drain_s``. An idle process stops at once, as before; Slack retries a
+    request that finds no listener. A second SIGTERM, or Ctrl-C, stops at once.
     """
 
-    def __init__(self, config: uvicorn.Config, readiness: Readiness, drain_s: float) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        readiness: Readiness,
+        *,
+        busy: Callable[[], bool],
+        max_drain_s: float,
+    ) -> None:
         super().__init__(config)
         self._readiness = readiness
-        self._drain_s = drain_s
+        self._busy = busy
+        self._max_drain_s = max_drain_s
         self._stop_at: float | None = None
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         """Start draining on the first SIGTERM; anything else as uvicorn does."""
-        if sig == signal.SIGTERM and self._stop_at is None and self._drain_s > 0:
-            self._readiness.start_draining()
-            self._stop_at = time.monotonic() + self._drain_s
-            return
         self._readiness.start_draining()
+        if sig == signal.SIGTERM and self._stop_at is None:
+            self._stop_at = time.monotonic() + self._max_drain_s
+            return
         super().handle_exit(sig, frame)
 
     async def on_tick(self, counter: int) -> bool:
         """uvicorn's check, ten times a second, of whether to stop: also when draining ends."""
-        if self._stop_at is not None and time.monotonic() >= self._stop_at:
+        if self._stop_at is not None and (not self._busy() or time.monotonic() >= self._stop_at):
             self.should_exit = True
         return await super().on_tick(counter)
+
+
+def serve(settings: Settings, web_app: Starlette, host: str, port: int) -> None:
+    """Run ``web_app`` (from :func:`create_web_app`) until SIGTERM and its drain, or Ctrl-C."""
+    services = web_app.state.services
+    config = uvicorn.Config(
+        web_app,
+        host=host,
+        port=port,
+        log_config=None,  # ours, with the redacting filter
+        access_log=settings.log_level == "DEBUG",
+        timeout_graceful_shutdown=10,
+    )
+    DrainingServer(
+        config,
+        services.readiness,
+        busy=lambda: bool(services.pending_acks.count or services.unanswered.count),
+        max_drain_s=settings.ropo_timeout_s + SHUTDOWN_MARGIN_S,
+    ).run()
 
 
 def describe(settings: Settings) -> str:
