@@ -92,8 +92,7 @@ async def diagnose(settings: Settings) -> list[Check]:
         checks.append(_scopes(auth))
         if settings.slack_app_token is not None:
             checks.append(await _app_token(slack, settings))
-        else:
-            checks.append(_signing_secret(settings))
+        checks.append(_signing_secret(settings))
         checks.append(await _ropo_login(settings))
         checks.append(_audit_store(settings))
         checks.append(_clock(auth))
@@ -197,14 +196,24 @@ async def _app_token(slack: httpx.AsyncClient, settings: Settings) -> Check:
 
 
 def _signing_secret(settings: Settings) -> Check:
+    where = "Basic Information → App Credentials → Signing Secret"
+    if settings.slack_app_token is not None:  # Socket Mode: it only keys the button context
+        name = "Slack signing secret (button context)"
+        if settings.slack_signing_secret is None:
+            return Check(
+                name,
+                False,
+                "SLACK_SIGNING_SECRET is not set: buttons stop working when the app restarts",
+                f"copy {where} into SLACK_SIGNING_SECRET",
+            )
+        return Check(name, True, "set: buttons keep working across restarts and instances")
     name = "Slack signing secret (HTTP mode)"
     if settings.slack_signing_secret is None:
         return Check(
             name,
             False,
             "SLACK_SIGNING_SECRET is not set: Slack's requests cannot be verified",
-            "copy Basic Information → App Credentials → Signing Secret into "
-            "SLACK_SIGNING_SECRET (or set SLACK_APP_TOKEN for Socket Mode)",
+            f"copy {where} into SLACK_SIGNING_SECRET (or set SLACK_APP_TOKEN for Socket Mode)",
         )
     return Check(name, True, "set (Slack cannot confirm it: a wrong one shows as 401s in the log)")
 

@@ -113,6 +113,20 @@ def test_socket_mode_checks_the_app_level_token(standins: StandIns):
     assert opened.headers["authorization"] == f"Bearer {APP_TOKEN}"
 
 
+def test_socket_mode_without_a_signing_secret_fails_for_the_buttons(standins: StandIns):
+    status, lines = diagnose(
+        standins.settings(slack_app_token=APP_TOKEN, slack_signing_secret=None)
+    )
+    assert status == 1
+    assert line(lines, "Slack signing secret (button context)") == [
+        "✗ Slack signing secret (button context): SLACK_SIGNING_SECRET is not set: buttons "
+        "stop working when the app restarts",
+        "    fix: copy Basic Information → App Credentials → Signing Secret into "
+        "SLACK_SIGNING_SECRET",
+    ]
+    assert line(lines, "Slack app-level token (Socket Mode)")[0].startswith("✓")
+
+
 def test_a_bot_token_in_place_of_the_app_level_token_fails(standins: StandIns):
     status, lines = diagnose(standins.settings(slack_app_token="xoxb-not-an-app-token-1"))
     assert status == 1
