@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TextIO
 
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 from bot.redact import RedactingFilter, redact
@@ -22,6 +23,8 @@ from bot.settings import Settings
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 JSON_FIELDS = "%(levelname)s %(name)s %(message)s"
 JSON_NAMES = {"levelname": "level", "name": "logger"}
+# Not fields: uvicorn's copy of its message with terminal colours in it.
+JSON_LEFT_OUT = (*RESERVED_ATTRS, "color_message")
 
 
 def configure_logging(settings: Settings, *, stream: TextIO | None = None) -> None:
@@ -71,7 +74,9 @@ class RedactingJsonFormatter(JsonFormatter):
     """
 
     def __init__(self, secrets: tuple[str, ...] = ()) -> None:
-        super().__init__(JSON_FIELDS, rename_fields=JSON_NAMES, timestamp="time")
+        super().__init__(
+            JSON_FIELDS, rename_fields=JSON_NAMES, reserved_attrs=JSON_LEFT_OUT, timestamp="time"
+        )
         self._clean = cleaner(secrets)
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:

@@ -276,6 +276,7 @@ def test_python_m_bot_serve_drains_on_sigterm_with_json_logs(tmp_path):
     records = [json.loads(text) for text in lines]  # every line is one JSON object
     assert any("draining" in record["message"] for record in records)
     assert all({"time", "level", "logger", "message"} <= set(record) for record in records)
+    assert not any("color_message" in record for record in records)
     assert BOT_TOKEN not in "".join(lines)
 
 
