@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot [serve | socket | demo | sandbox | audit]``.
+"""Command line: ``python -m bot [serve | socket | demo | sandbox | audit | doctor]``.
 
 With no command it picks for you: Socket Mode when ``SLACK_APP_TOKEN`` is set, HTTP mode when
 ``SLACK_SIGNING_SECRET`` and ``SLACK_BOT_TOKEN`` are, and otherwise the demo console.
@@ -25,6 +25,10 @@ logger = logging.getLogger("bot")
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line, load settings, run the chosen mode; return the exit code."""
     args = _parser().parse_args(argv)
+    if args.command == "doctor":  # it reports broken settings itself, as one of its checks
+        from bot import doctor
+
+        return doctor.run(configure_logs=True)
     try:
         overrides = {"ropo_country": args.country} if args.country else {}
         settings = load_settings(**overrides)
@@ -78,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
         "audit", help="search the audit trail (who looked up whom), or purge old rows"
     )
     audit_cli.add_arguments(audit)
+    commands.add_parser(
+        "doctor", help="check the settings, Slack, Ropo One and the audit store; exit 1 if not"
+    )
     parser.set_defaults(port=None, host="0.0.0.0", once=None, latency=0.0, country=None)  # noqa: S104
     return parser
 
@@ -97,18 +104,11 @@ def _serve(settings: Settings, port: int, host: str) -> int:
             "(or run `python -m bot demo` to try the app without Slack)"
         )
     from bot.slack.gc_tuning import settle_after_start_up
-    from bot.slack.web import create_web_app
+    from bot.slack.web import create_web_app, serve
 
     app = create_web_app(settings)
     settle_after_start_up()  # everything is imported and built: what lives for good
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_config=None,  # ours, with the redacting filter
-        access_log=settings.log_level == "DEBUG",
-        timeout_graceful_shutdown=10,
-    )
+    serve(settings, app, host, port)
     return 0
 
 

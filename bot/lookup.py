@@ -11,6 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
+from bot.metrics import LOOKUPS, ROPO_ERRORS
 from bot.query import Query
 from bot.ropo.errors import RopoError
 from bot.ropo.models import Invoice, InvoiceStatus
@@ -69,6 +70,17 @@ class Requester:
     user_id: str | None
     channel_id: str | None
     surface: Surface
+
+    def log_fields(self, reference: str, **more: object) -> dict[str, object]:
+        """Fields for a log record's ``extra``: structured logs (``LOG_FORMAT=json``) show them."""
+        return {
+            "reference": reference,
+            "team_id": self.team_id,
+            "user_id": self.user_id,
+            "channel_id": self.channel_id,
+            "surface": self.surface.value,
+            **more,
+        }
 
 
 class FailureKind(StrEnum):
@@ -147,6 +159,17 @@ def _failure_kind(exc: RopoError) -> FailureKind:
         return FailureKind.PROTOCOL
 
 
+def _outcome_label(outcome: LookupResult | LookupFailure) -> str:
+    """``found``, ``none`` or the failure's kind: a metric label with a fixed set of values."""
+    if isinstance(outcome, LookupFailure):
+        return outcome.kind.value
+    return "found" if outcome.invoices else "none"
+
+
+def _latency(started: float) -> dict[str, int]:
+    return {"ropo_latency_ms": round((time.monotonic() - started) * 1000)}
+
+
 class InvoiceLookup:
     """Runs lookups against an :class:`InvoiceSource`; never raises for a Ropo failure.
 
@@ -180,7 +203,9 @@ class InvoiceLookup:
         latency_ms = round((time.monotonic() - started) * 1000)
         if self._cache is not None and isinstance(outcome, LookupResult):
             self._cache.put(requester, outcome)
-        return await self._audited(requester, outcome, latency_ms)
+        outcome = await self._audited(requester, outcome, latency_ms)
+        LOOKUPS.labels(requester.surface.value, _outcome_label(outcome)).inc()
+        return outcome
 
     async def page(self, query: Query, requester: Requester) -> LookupResult | LookupFailure:
         """Like :meth:`run`, but answered from ``requester``'s recent result when one is kept.
@@ -199,7 +224,9 @@ class InvoiceLookup:
             requester.surface,
             len(outcome.invoices),
         )
-        return await self._audited(requester, outcome, None)
+        served = await self._audited(requester, outcome, None)
+        LOOKUPS.labels(requester.surface.value, _outcome_label(served)).inc()
+        return served
 
     async def _audited(
         self, requester: Requester, outcome: LookupResult | LookupFailure, latency_ms: int | None
@@ -218,6 +245,7 @@ class InvoiceLookup:
                 outcome.reference,
                 requester.user_id,
                 "its answer is withheld" if self._audit_required else "served anyway",
+                extra=requester.log_fields(outcome.reference, outcome=FailureKind.AUDIT_FAILED),
             )
             if self._audit_required:
                 return LookupFailure(
@@ -236,15 +264,25 @@ class InvoiceLookup:
             invoices = await self._source.find_invoices(query)
         except RopoError as exc:
             kind = _failure_kind(exc)
+            ROPO_ERRORS.labels(kind.value).inc()
             # AUTH is a configuration problem someone must fix: louder than a passing outage.
             level = logging.ERROR if kind is FailureKind.AUTH else logging.WARNING
             logger.log(
-                level, "lookup %s by %s failed (%s): %s", reference, requester.user_id, kind, exc
+                level,
+                "lookup %s by %s failed (%s): %s",
+                reference,
+                requester.user_id,
+                kind,
+                exc,
+                extra=requester.log_fields(reference, outcome=kind.value, **_latency(started)),
             )
         except Exception:
             kind = FailureKind.INTERNAL
             logger.exception(
-                "lookup %s by %s failed with an unexpected error", reference, requester.user_id
+                "lookup %s by %s failed with an unexpected error",
+                reference,
+                requester.user_id,
+                extra=requester.log_fields(reference, outcome=kind.value),
             )
         else:
             logger.info(
@@ -255,6 +293,9 @@ class InvoiceLookup:
                 query.identifier.kind,
                 len(invoices),
                 (time.monotonic() - started) * 1000,
+                extra=requester.log_fields(
+                    reference, outcome="found" if invoices else "none", **_latency(started)
+                ),
             )
             return LookupResult(
                 query=query,

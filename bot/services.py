@@ -12,9 +12,11 @@ from bot.access.policy import AccessPolicy
 from bot.access.ratelimit import SlidingWindowLimiter
 from bot.audit import AuditTrail
 from bot.details import InvoiceDetailsLookup
+from bot.health import Readiness
 from bot.lookup import InvoiceLookup
 from bot.settings import RopoEnvironment, Settings
 from bot.slack.context import ContextSealer
+from bot.slack.identity import BotIdentity
 from bot.slack.in_flight import InFlight
 
 logger = logging.getLogger(__name__)
@@ -38,6 +40,10 @@ class Services:
     rate_limit: SlidingWindowLimiter
     audit: AuditTrail
     details: InvoiceDetailsLookup  # one invoice's details, for a reply's Details buttons
+    # The bot's auth.test, asked at start-up; None offline (the demo console has no token).
+    identity: BotIdentity | None = None
+    # What /readyz asks: every component adds its check where it is built.
+    readiness: Readiness = field(default_factory=Readiness)
     # Requests not yet acknowledged (lookups wait for them), and lookups and refusals that
     # are acknowledged but not yet answered (shutdown waits for them): see bot/slack/in_flight.py.
     pending_acks: InFlight = field(default_factory=InFlight)
@@ -56,10 +62,12 @@ class Services:
         return self.settings.locale
 
     async def start(self) -> None:
-        """Start the background work: the access policy's directory of members.
+        """Start the background work: the bot's identity, the access policy's member directory.
 
         Call once the event loop runs (the web app's lifespan, Socket Mode's start-up).
         """
+        if self.identity is not None:
+            await self.identity.start()
         await self.access.start()
 
     def after_ack(self, work: Coroutine[Any, Any, object], what: str) -> None:
@@ -98,5 +106,7 @@ class Services:
         The access directory stops refreshing, then the audit trail stores its queue and
         stops.
         """
+        if self.identity is not None:
+            await self.identity.aclose()
         await self.access.aclose()
         await self.audit.aclose()

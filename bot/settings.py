@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     display_locale: str | None = None
+    log_format: Literal["text", "json"] = "text"
+    metrics_token: SecretStr | None = None  # unset: GET /metrics is open (private network)
 
     # Who may look up (see bot/access/): empty lists allow every full member.
     allowed_usergroup_ids: SlackIds = frozenset()
@@ -118,6 +120,7 @@ class Settings(BaseSettings):
         "slack_signing_secret",
         "slack_app_token",
         "audit_key",
+        "metrics_token",
         mode="before",
     )
     @classmethod
@@ -174,6 +177,10 @@ class Settings(BaseSettings):
     @classmethod
     def _lower_country(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("log_level", mode="before")
     @classmethod

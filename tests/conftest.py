@@ -217,7 +217,10 @@ def serve_stack(**overrides: Any) -> Iterator[StackServers]:
     """Start a Ropo sandbox, a Slack stand-in and the app, with ``overrides`` to its settings."""
     slack = SlackStandIn()
     ropo_app = create_sandbox_app(slow_delay_s=5.0)
-    with ServedApp(ropo_app) as ropo, ServedApp(slack.app, lifespan="off") as slack_server:
+    with (
+        ServedApp(ropo_app) as ropo,
+        ServedApp(slack.app, lifespan="off", date_header=False) as slack_server,
+    ):
         settings = stack_settings(ropo.url, slack_server.url, **overrides)
         with ServedApp(create_web_app(settings)) as bot:
             yield StackServers(bot, ropo, slack_server, slack, settings)

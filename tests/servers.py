@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -13,11 +15,25 @@ from starlette.types import ASGIApp
 class ServedApp:
     """Serve an ASGI app on 127.0.0.1 on a free port until the ``with`` block ends."""
 
-    def __init__(self, app: ASGIApp, *, lifespan: str = "on") -> None:
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=0, log_config=None, lifespan=lifespan, access_log=False
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        lifespan: str = "on",
+        server: Callable[[uvicorn.Config], uvicorn.Server] = uvicorn.Server,
+        **config: Any,
+    ) -> None:
+        """``server`` builds the uvicorn server; ``config`` adds to ``uvicorn.Config``."""
+        full_config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=0,
+            log_config=None,
+            lifespan=lifespan,
+            access_log=False,
+            **config,
         )
-        self._server = uvicorn.Server(config)
+        self._server = server(full_config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self.url = ""
 

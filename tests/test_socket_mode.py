@@ -122,7 +122,11 @@ def test_socket_mode_acks_the_envelope_and_replies_privately(tmp_path: Path):
     assert reply["response_type"] == "ephemeral"
     assert "C-1001" in reply["text"]
     assert "sandbox" in json.dumps(reply).lower()  # no Ropo credentials: sandbox data, said so
-    # The member directory is listed first, then the socket is opened.
-    assert [c.name for c in slack.api_calls()][:2] == ["users.list", "apps.connections.open"]
+    # Who the bot is and the member directory come first, then the socket is opened.
+    assert [c.name for c in slack.api_calls()][:3] == [
+        "auth.test",
+        "users.list",
+        "apps.connections.open",
+    ]
     assert "xapp-1-test-app-token" not in stderr
     assert BOT_TOKEN not in stderr

@@ -31,6 +31,7 @@ from bot.blocks import (
 )
 from bot.blocks.common import Payload
 from bot.lookup import Requester, Surface, new_reference
+from bot.metrics import ACCESS_REFUSALS, RATE_LIMIT_REFUSALS
 from bot.national_ids import Country
 from bot.query import Query, Refusal, find_identifiers, parse_command, parse_identifier
 from bot.services import Services
@@ -170,8 +171,17 @@ class AccessGate(AsyncMiddleware):
     ) -> BoltResponse:
         """The acknowledgement of a refused request; showing and auditing it go on meanwhile."""
         logger.info(
-            "request %s by %s via %s refused: %s", reference, who.user_id, who.surface, reason
+            "request %s by %s via %s refused: %s",
+            reference,
+            who.user_id,
+            who.surface,
+            reason,
+            extra=who.log_fields(reference, outcome=f"refused: {reason}"),
         )
+        if reason == RATE_LIMITED:
+            RATE_LIMIT_REFUSALS.inc()
+        else:
+            ACCESS_REFUSALS.labels(reason).inc()
         body = req.body
         ack = _acknowledgement(body, refusal)
         if ack is None:  # shown by a Slack call: first, as a trigger_id expires in 3 seconds

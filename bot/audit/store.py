@@ -21,6 +21,8 @@ from dataclasses import astuple, dataclass, fields
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from bot.metrics import AUDIT_WRITES
+
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
@@ -138,11 +140,26 @@ class AuditStore:
         self.path = Path(path)
         create_schema(self.path)
         self.transactions = 0  # commits so far: how well the batching works
+        self.last_write_failed = False  # the latest batch could not be stored (readiness)
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._closed = False
-        self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
-        self._thread.start()
+        self._thread = self._start_writer()
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called: appends fail from then on."""
+        return self._closed
+
+    @property
+    def writer_alive(self) -> bool:
+        """True while the writer thread runs; rows queued without it are never stored."""
+        return self._thread.is_alive()
+
+    def _start_writer(self) -> threading.Thread:
+        thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+        thread.start()
+        return thread
 
     async def append(self, row: AuditRow) -> None:
         """Store ``row``; return once it is committed, or raise :class:`AuditWriteError`."""
@@ -151,6 +168,10 @@ class AuditStore:
         with self._lock:
             if self._closed:
                 raise AuditWriteError("the audit trail is closed")
+            if not self._thread.is_alive():
+                # A bug killed it; without a writer every lookup's answer would be withheld.
+                logger.error("AUDIT FAILURE: the audit writer had stopped; starting a new one")
+                self._thread = self._start_writer()
             self._queue.put((row, loop, done))
         try:
             async with asyncio.timeout(WRITE_TIMEOUT_S):
@@ -210,6 +231,8 @@ class AuditStore:
                 "AUDIT FAILURE: %d audit rows could not be written to %s", len(pending), self.path
             )
             error = exc
+        self.last_write_failed = error is not None
+        AUDIT_WRITES.labels("failed" if error else "stored").inc(len(pending))
         waiting: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
         for _, loop, done in pending:
             waiting.setdefault(loop, []).append(done)

@@ -7,6 +7,7 @@ instead of slack.com (``SLACK_API_URL``), so each of them can see exactly what t
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
 import threading
 import time
@@ -19,6 +20,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+
+from bot.doctor import BOT_SCOPES
 
 TEAM_ID = "T0STANDIN"
 BOT_USER_ID = "U0BOTUSER"
@@ -64,6 +67,10 @@ class SlackStandIn:
     cursor to the next. ``api_errors`` maps a Web API method to the error Slack answers it
     with (``{"views.open": "expired_trigger_id"}``); ``rate_limited`` maps a method to a
     ``Retry-After`` in seconds: its next call is answered ``429 ratelimited``, once.
+    Like Slack, every Web API answer carries ``X-OAuth-Scopes`` (``scopes``, the token's
+    grants) and ``Date`` (this machine's clock plus ``clock_skew_s``); serve it with
+    uvicorn's own Date header off (``date_header=False``) so there is one. ``apps.connections
+    .open`` wants an app-level token (``xapp-``), as Slack does.
     Thread-safe: the server may run in another thread.
     """
 
@@ -77,6 +84,8 @@ class SlackStandIn:
         self.rate_limited: dict[str, int] = {}
         self.users_list_page_size = 1000
         self.usergroup_members: dict[str, list[str]] = {}
+        self.scopes: tuple[str, ...] = BOT_SCOPES
+        self.clock_skew_s = 0.0
         self._changed = threading.Condition()
         self._async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
         self.app = Starlette(
@@ -167,7 +176,17 @@ class SlackStandIn:
                 status_code=429,
                 headers={"Retry-After": str(retry_after)},
             )
-        return JSONResponse(self._answer(method, body))
+        answer = self._answer(method, body)
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if method == "apps.connections.open" and not token.startswith("xapp-"):
+            answer = {"ok": False, "error": "not_allowed_token_type"}
+        return JSONResponse(answer, headers=self._headers())
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "X-OAuth-Scopes": ",".join(self.scopes),
+            "Date": email.utils.formatdate(time.time() + self.clock_skew_s, usegmt=True),
+        }
 
     async def _response_url(self, request: Request) -> Response:
         body = await _read_body(request)
@@ -186,6 +205,8 @@ class SlackStandIn:
     def _answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         if method in self.api_errors:
             return {"ok": False, "error": self.api_errors[method]}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": "wss://standin.slack.invalid/link"}
         if method == "auth.test":
             return {
                 "ok": True,

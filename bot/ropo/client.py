@@ -24,6 +24,7 @@ import httpx
 from pydantic import SecretStr, ValidationError
 
 from bot import __version__
+from bot.metrics import ROPO_REQUEST_SECONDS, TOKEN_RENEWALS
 from bot.national_ids import default_ssn_format, format_for_ropo
 from bot.query import Identifier, Query
 from bot.redact import redact
@@ -54,6 +55,11 @@ MAX_RETRY_AFTER_S = 30.0
 MAX_CONNECTIONS = 1000
 USER_AGENT = f"ropo-invoices-bot/{__version__}"
 RETRYABLE_STATUSES = frozenset({408, 409, 429}) | frozenset(range(500, 600))
+_OPERATIONS = {  # metric labels
+    "token": "login",
+    "jobs/findbyendcustomer": "invoice_query",
+    "jobs": "job_details",
+}
 
 
 class RopoClient:
@@ -86,7 +92,10 @@ class RopoClient:
             timeout=httpx.Timeout(timeout_s, connect=min(CONNECT_TIMEOUT_S, timeout_s)),
             headers={"Accept": "application/json", "User-Agent": USER_AGENT},
         )
-        self._tokens = TokenCache(self._login)
+        self._tokens = TokenCache(self._observed_login)
+        # Set when Ropo refuses our cid/apicode, cleared by the next successful login:
+        # /readyz reports it, since no lookup can succeed until an admin fixes the settings.
+        self.last_login_rejected = False
 
     async def __aenter__(self) -> RopoClient:
         return self
@@ -97,6 +106,22 @@ class RopoClient:
     async def aclose(self) -> None:
         """Close the connection pool."""
         await self._http.aclose()
+
+    async def check_credentials(self) -> None:
+        """Log in once, as a lookup would, and ask nothing else (``python -m bot doctor``).
+
+        Raises a :class:`~bot.ropo.errors.RopoError` subclass when Ropo One cannot be reached
+        or refuses the credentials; the token itself is dropped.
+        """
+        loop = asyncio.get_running_loop()
+        reset = _deadline.set(loop.time() + self._timeout_s)
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                await self._observed_login()
+        except TimeoutError:
+            raise RopoTimeout(f"Ropo One did not answer within {self._timeout_s:g} s") from None
+        finally:
+            _deadline.reset(reset)
 
     async def find_invoices(self, query: Query) -> tuple[Invoice, ...]:
         """Every invoice Ropo One has for the query's customer; empty when Ropo has none.
@@ -173,6 +198,21 @@ class RopoClient:
                 raise RopoAuthError("Ropo One rejected a freshly issued token", status=401)
         return response
 
+    async def _observed_login(self) -> str:
+        """:meth:`_login`, its outcome noted for readiness and metrics."""
+        try:
+            token = await self._login()
+        except RopoAuthError:
+            self.last_login_rejected = True
+            TOKEN_RENEWALS.labels("rejected").inc()
+            raise
+        except RopoError:
+            TOKEN_RENEWALS.labels("failed").inc()
+            raise
+        self.last_login_rejected = False
+        TOKEN_RENEWALS.labels("ok").inc()
+        return token
+
     async def _login(self) -> str:
         body = {"cid": self._cid, "apicode": self._apicode.get_secret_value()}
         response = await self._post_with_retries("token", body, None)
@@ -208,9 +248,10 @@ class RopoClient:
         while True:
             started = time.monotonic()
             try:
-                response = await self._http.request(
-                    method, path, json=body, params=params, headers=headers
-                )
+                with ROPO_REQUEST_SECONDS.labels(_OPERATIONS.get(path, "other")).time():
+                    response = await self._http.request(
+                        method, path, json=body, params=params, headers=headers
+                    )
             except httpx.TimeoutException:
                 failure: RopoError = RopoTimeout(f"Ropo One timed out on {path}")
                 retry_after = None

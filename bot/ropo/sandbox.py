@@ -155,6 +155,8 @@ class SandboxState:
         self._initial_latency_s = latency_s
         self._failures: deque[int] = deque()
         self._tokens = _TokenBook(ttl_s=token_ttl_s)
+        self.refuse_logins = False
+        """Refuse every login as if the credentials were wrong (a rotated apicode)."""
 
     @property
     def token_requests(self) -> int:
@@ -194,6 +196,7 @@ class SandboxState:
         self.requests.clear()
         self._failures.clear()
         self.latency_s = self._initial_latency_s
+        self.refuse_logins = False
 
     def _next_failure(self) -> int | None:
         try:
@@ -271,7 +274,7 @@ def create_sandbox_app(
         # compare_digest for both, so a wrong cid and a wrong apicode take the same time.
         cid_ok = hmac.compare_digest(_utf8(body["cid"]), _utf8(cid))
         apicode_ok = hmac.compare_digest(_utf8(body["apicode"]), _utf8(apicode))
-        if not (cid_ok and apicode_ok):
+        if not (cid_ok and apicode_ok) or state.refuse_logins:
             return _token_error(TOKEN_ERROR_CREDENTIALS, "Invalid cid or apicode.")
         return _json_response(201, {"token": state._tokens.issue(cid)})
 

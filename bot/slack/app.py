@@ -6,12 +6,10 @@ and the benchmark alike, so they all exercise the same app.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import httpx
 from pydantic import SecretStr
@@ -32,6 +30,7 @@ from bot.ropo.sandbox import SANDBOX_APICODE, SANDBOX_CID, create_sandbox_app
 from bot.services import Services
 from bot.settings import Settings, SettingsError
 from bot.slack.context import ContextSealer
+from bot.slack.identity import BotIdentity
 from bot.slack.session import SlackHttp
 
 logger = logging.getLogger(__name__)
@@ -85,6 +84,10 @@ def create_services(
         max_entries=settings.result_cache_max_entries,
         max_bytes=settings.result_cache_max_bytes,
     )
+    access_client = _attach(slack_http, _access_client(settings))
+    identity = BotIdentity(access_client) if settings.slack_bot_token else None
+    if identity is not None:
+        identity.watch(access_client)
     lookup = InvoiceLookup(
         ropo,
         currency=settings.currency,
@@ -99,15 +102,42 @@ def create_services(
         audit=audit,
         audit_required=settings.audit_required,
     )
-    return Services(
+    services = Services(
         settings=settings,
         lookup=lookup,
         details=details,
         sealer=sealer,
-        access=AccessPolicy(settings, _attach(slack_http, _access_client(settings))),
+        access=AccessPolicy(settings, access_client),
         rate_limit=SlidingWindowLimiter(settings.rate_limit_per_minute),
         audit=audit,
+        identity=identity,
     )
+    # /readyz: one line per thing that must work for a lookup to be answered.
+    if identity is not None:
+        services.readiness.add("slack", identity.problem)
+    services.readiness.add("audit", lambda: _audit_problem(store))
+    services.readiness.add("ropo_credentials", lambda: _ropo_credentials_problem(ropo))
+    # MERGE: the Ropo circuit breaker's check goes here, e.g.
+    #   services.readiness.add("ropo_circuit", lambda: _ropo_circuit_problem(ropo))
+    # answering "Ropo One's circuit is open" while ropo.circuit_state == "open".
+    return services
+
+
+def _audit_problem(store: AuditStore) -> str | None:
+    """Answers are withheld while audit rows cannot be stored (with AUDIT_REQUIRED)."""
+    if store.closed:
+        return "the audit trail is closed: the process is stopping"
+    if not store.writer_alive:
+        return "the audit writer has stopped; the next lookup restarts it (see the log)"
+    if store.last_write_failed:
+        return "the last audit write failed (see the log): check AUDIT_DB's disk"
+    return None
+
+
+def _ropo_credentials_problem(ropo: RopoClient) -> str | None:
+    if ropo.last_login_rejected:
+        return "Ropo One refused ROPO_CID/ROPO_APICODE at the last login"
+    return None
 
 
 def _access_client(settings: Settings) -> AsyncWebClient:
@@ -145,8 +175,10 @@ def create_app(
         logger=logging.getLogger("slack_sdk.web"),
     )
     _attach(slack_http, client)
+    if bot_token and services.identity is not None:
+        services.identity.watch(client)  # a token refused later shows in /readyz
     with _quiet(logging.getLogger("slack_bolt")):
-        app = _bolt_app(settings, client, socket_mode=socket_mode)
+        app = _bolt_app(settings, client, services.identity, socket_mode=socket_mode)
     if slack_http is not None:
         app.use(slack_http.shared_respond)  # first, so refusals are posted through it too
     # Before any listener: one access check and rate limit for every surface, new ones too.
@@ -155,7 +187,13 @@ def create_app(
     return app
 
 
-def _bolt_app(settings: Settings, client: AsyncWebClient, *, socket_mode: bool) -> AsyncApp:
+def _bolt_app(
+    settings: Settings,
+    client: AsyncWebClient,
+    identity: BotIdentity | None,
+    *,
+    socket_mode: bool,
+) -> AsyncApp:
     bot_token = settings.slack_bot_token
     signing_secret = settings.slack_signing_secret
     return AsyncApp(
@@ -163,7 +201,11 @@ def _bolt_app(settings: Settings, client: AsyncWebClient, *, socket_mode: bool) 
         signing_secret=(
             signing_secret.get_secret_value() if signing_secret else OFFLINE_SIGNING_SECRET
         ),
-        authorize=_single_team_authorize(client) if bot_token else _offline_authorize,
+        authorize=(
+            _single_team_authorize(client, identity or BotIdentity(client))
+            if bot_token
+            else _offline_authorize
+        ),
         request_verification_enabled=not socket_mode,
         process_before_response=False,
         logger=logging.getLogger("slack_bolt"),
@@ -186,22 +228,20 @@ def _attach(slack_http: SlackHttp | None, client: AsyncWebClient) -> AsyncWebCli
     return client if slack_http is None else slack_http.attach(client)
 
 
-def _single_team_authorize(client: AsyncWebClient) -> Callable[..., Awaitable[AuthorizeResult]]:
+def _single_team_authorize(
+    client: AsyncWebClient, bot: BotIdentity
+) -> Callable[..., Awaitable[AuthorizeResult]]:
     """Bolt's single-workspace authorisation, with one ``auth.test`` per process.
 
     Bolt's own calls ``auth.test`` for every request until its first answer is cached, so a
     burst on a fresh process costs one Slack round trip per command, each before its ack.
+    The answer is usually there already: ``bot`` asks at start-up.
     """
-    lock = asyncio.Lock()
-    identity: dict[str, Any] = {}
 
     async def authorize(
         enterprise_id: str | None, team_id: str | None, user_id: str | None
     ) -> AuthorizeResult:
-        if not identity:
-            async with lock:
-                if not identity:
-                    identity.update((await client.auth_test()).data)  # type: ignore[arg-type]
+        identity = await bot.get()
         return AuthorizeResult(
             enterprise_id=identity.get("enterprise_id") or enterprise_id,
             team_id=identity.get("team_id") or team_id,

@@ -28,6 +28,7 @@ from bot.blocks import (
     with_lookup_another,
 )
 from bot.lookup import LookupFailure, LookupResult, Requester, Surface, new_reference
+from bot.metrics import REPLIES
 from bot.query import Query
 from bot.ropo.models import Invoice
 from bot.services import Services
@@ -124,11 +125,13 @@ async def send_private(
         )
     except Exception:
         logger.exception("could not deliver a reply to response_url")
+        REPLIES.labels("response_url", "failed").inc()
         return
     if response.status_code != 200:
         logger.error(
             "response_url refused a reply: HTTP %s %s", response.status_code, response.body[:200]
         )
+    REPLIES.labels("response_url", "delivered" if response.status_code == 200 else "failed").inc()
 
 
 # --- modals -------------------------------------------------------------------------------
@@ -304,10 +307,13 @@ async def _update_view(client: AsyncWebClient, view_id: str, view: dict[str, Any
     except SlackApiError as exc:
         error = str(exc.response.get("error"))
         logger.warning("views.update of %s refused: %s", view_id, error)
+        REPLIES.labels("view", "failed").inc()
         return error
     except Exception:
         logger.exception("views.update of %s failed", view_id)
+        REPLIES.labels("view", "failed").inc()
         return "exception"
+    REPLIES.labels("view", "delivered").inc()
     return None
 
 

@@ -1,18 +1,33 @@
-"""HTTP mode: the ASGI app Slack posts to (``POST /slack/events``), plus ``GET /healthz``."""
+"""HTTP mode: the ASGI app Slack posts to (``POST /slack/events``), and what operators ask.
+
+``GET /healthz`` is liveness: the process serves HTTP. ``GET /readyz`` is readiness: 200
+only while lookups can be answered (:mod:`bot.health`), 503 naming what is wrong otherwise,
+and 503 while draining after SIGTERM. ``GET /metrics`` is Prometheus' text format
+(:mod:`bot.metrics`), behind a bearer token when ``METRICS_TOKEN`` is set.
+"""
 
 from __future__ import annotations
 
+import hmac
 import logging
-from collections.abc import AsyncIterator
+import signal
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from types import FrameType
 
+import uvicorn
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.health import Readiness
+from bot.metrics import ACK_SECONDS
 from bot.ropo.client import RopoClient
+from bot.services import SHUTDOWN_MARGIN_S
 from bot.settings import Settings
 from bot.slack.app import create_app, create_ropo_client, create_services
 from bot.slack.session import SlackHttp
@@ -21,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
+METRICS_PATH = "/metrics"
 
 
 def create_web_app(settings: Settings, *, ropo: RopoClient | None = None) -> Starlette:
@@ -31,11 +48,32 @@ def create_web_app(settings: Settings, *, ropo: RopoClient | None = None) -> Sta
     handler = AsyncSlackRequestHandler(create_app(settings, services, slack_http=slack_http))
 
     async def slack_events(request: Request) -> Response:
+        started = time.perf_counter()
         with services.pending_acks.track():
-            return await handler.handle(request)
+            response = await handler.handle(request)
+        ACK_SECONDS.observe(time.perf_counter() - started)
+        return response
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "ropo": settings.ropo_environment.value})
+
+    async def readyz(request: Request) -> Response:
+        report = services.readiness.report()
+        return JSONResponse(report.as_json(), status_code=200 if report.ready else 503)
+
+    metrics_token = settings.metrics_token
+    expected = f"Bearer {metrics_token.get_secret_value()}".encode() if metrics_token else None
+
+    async def metrics(request: Request) -> Response:
+        if expected is not None:
+            given = request.headers.get("authorization", "").encode()
+            if not hmac.compare_digest(given, expected):
+                return JSONResponse(
+                    {"error": "a bearer token (METRICS_TOKEN) is required"},
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -48,13 +86,77 @@ def create_web_app(settings: Settings, *, ropo: RopoClient | None = None) -> Sta
         await services.aclose()
         await slack_http.aclose()
 
-    return Starlette(
+    web_app = Starlette(
         routes=[
             Route(EVENTS_PATH, slack_events, methods=["POST"]),
             Route(HEALTH_PATH, healthz, methods=["GET"]),
+            Route(READY_PATH, readyz, methods=["GET"]),
+            Route(METRICS_PATH, metrics, methods=["GET"]),
         ],
         lifespan=lifespan,
     )
+    web_app.state.services = services  # the server drains it on SIGTERM (serve)
+    return web_app
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn's server, serving on after the first SIGTERM until the work under way is done.
+
+    uvicorn closes its listening sockets as soon as it is told to stop, so a load balancer
+    would see refused connections, not a 503. Here the first SIGTERM marks the process
+    draining (``/readyz`` answers 503, everything else is still served: a request the load
+    balancer still routes here is answered) and the shutdown proper starts once ``busy()``
+    is false (no request waits for its ack, no acknowledged lookup waits for its answer),
+    or after ``max_drain_s``. An idle process stops at once, as before; Slack retries a
+    request that finds no listener. A second SIGTERM, or Ctrl-C, stops at once.
+    """
+
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        readiness: Readiness,
+        *,
+        busy: Callable[[], bool],
+        max_drain_s: float,
+    ) -> None:
+        super().__init__(config)
+        self._readiness = readiness
+        self._busy = busy
+        self._max_drain_s = max_drain_s
+        self._stop_at: float | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """Start draining on the first SIGTERM; anything else as uvicorn does."""
+        self._readiness.start_draining()
+        if sig == signal.SIGTERM and self._stop_at is None:
+            self._stop_at = time.monotonic() + self._max_drain_s
+            return
+        super().handle_exit(sig, frame)
+
+    async def on_tick(self, counter: int) -> bool:
+        """uvicorn's check, ten times a second, of whether to stop: also when draining ends."""
+        if self._stop_at is not None and (not self._busy() or time.monotonic() >= self._stop_at):
+            self.should_exit = True
+        return await super().on_tick(counter)
+
+
+def serve(settings: Settings, web_app: Starlette, host: str, port: int) -> None:
+    """Run ``web_app`` (from :func:`create_web_app`) until SIGTERM and its drain, or Ctrl-C."""
+    services = web_app.state.services
+    config = uvicorn.Config(
+        web_app,
+        host=host,
+        port=port,
+        log_config=None,  # ours, with the redacting filter
+        access_log=settings.log_level == "DEBUG",
+        timeout_graceful_shutdown=10,
+    )
+    DrainingServer(
+        config,
+        services.readiness,
+        busy=lambda: bool(services.pending_acks.count or services.unanswered.count),
+        max_drain_s=settings.ropo_timeout_s + SHUTDOWN_MARGIN_S,
+    ).run()
 
 
 def describe(settings: Settings) -> str:
