@@ -1,38 +1,95 @@
-"""Runs last (by name): nothing the whole test run logged or sent Slack holds an identity code."""
+"""The per-test log hygiene check (``log_hygiene`` in conftest.py) sees the log and can fail.
+
+Every test of the run is checked after it ends; these tests pin that the check reads what
+the test logged, through the app's real logging set-up at DEBUG, and that it fails on a
+leak. Each stands alone: run this file alone, or any subset in any order.
+"""
 
 from __future__ import annotations
 
-from bot.redact import HETU_SHAPE
-from tests.conftest import SlackPayloadScan, app_log
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot.dev.slack_requests import slash_command_body
+from bot.dev.slack_standin import Received
+from tests.conftest import (
+    AUDIT_KEY,
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    LogHygiene,
+    SlackPayloadScan,
+    Stack,
+)
+from tests.privacy import disguises
+
+HETU = "131052-308T"
 
 
-def test_no_full_hetu_in_the_app_log_of_the_whole_run():
-    log = app_log().read_text(encoding="utf-8")
-    # Not vacuous: the run did log, at DEBUG, including request payloads with masked codes.
-    assert "lookup R-" in log
-    assert "131052-****" in log
-    leaks = [line for line in log.splitlines() if HETU_SHAPE.search(line)]
-    assert leaks == [], f"{len(leaks)} log lines contain a full HETU"
+@pytest.mark.parametrize("typed", ["131052-308T", "131052\u2013308t", "1310\u200b52-308T"])
+def test_a_lookup_and_its_raw_request_body_are_logged_with_the_code_masked(
+    stack: Stack, log_hygiene: LogHygiene, slack_payload_scan: SlackPayloadScan, typed: str
+) -> None:
+    scanned = slack_payload_scan.scanned
+    token, url = stack.response_url()
+    body = slash_command_body(typed, url)
+
+    response = stack.post(body)
+    reply = stack.reply(token)
+    # What a library logging whole requests at DEBUG would write: the form-encoded body.
+    logging.getLogger("slack_bolt.AsyncApp").debug("request body: %s", body)
+
+    assert response.status_code == 200
+    assert "131052-****" in reply["text"]
+    logged = log_hygiene.written()
+    # Not vacuous: the app logged at DEBUG, the lookup was logged, and the body with its
+    # (URL-encoded) code went through the app's own redacting set-up.
+    assert "DEBUG slack_bolt" in logged
+    assert "lookup R-" in logged
+    assert "&text=131052" in logged
+    assert slack_payload_scan.scanned > scanned  # the reply went through the scan
+    log_hygiene.check()
 
 
-def test_no_secret_in_the_app_log_of_the_whole_run():
-    from tests.conftest import BOT_TOKEN, SIGNING_SECRET
+def test_secrets_logged_by_mistake_are_masked(log_hygiene: LogHygiene) -> None:
+    logger = logging.getLogger("slack_bolt.AsyncApp")
+    for secret in (BOT_TOKEN, SIGNING_SECRET, "sandbox-apicode", AUDIT_KEY):
+        logger.debug("configured with %s", secret)
 
-    log = app_log().read_text(encoding="utf-8")
-    assert BOT_TOKEN not in log
-    assert SIGNING_SECRET not in log
-    assert "sandbox-apicode" not in log
-
-
-def test_nothing_any_slack_stand_in_received_in_the_whole_run_holds_a_full_hetu(
-    slack_payload_scan: SlackPayloadScan,
-):
-    # Not vacuous: the run sent Slack replies, modals and refusals for HETU lookups.
-    assert slack_payload_scan.scanned > 100
-    assert slack_payload_scan.leaks == [], "a readable HETU reached Slack"
+    assert log_hygiene.written().count("configured with [redacted]") == 4
+    log_hygiene.check()
 
 
-def test_no_audit_key_in_the_app_log_of_the_whole_run():
-    from tests.conftest import AUDIT_KEY
+def _log_file(tmp_path: Path, text: str) -> LogHygiene:
+    path = tmp_path / "app.log"
+    path.write_text("", encoding="utf-8")
+    hygiene = LogHygiene(path)
+    path.write_text(f"2026-11-29 12:00:00 DEBUG x: {text}\n", encoding="utf-8")
+    return hygiene
 
-    assert AUDIT_KEY not in app_log().read_text(encoding="utf-8")
+
+@pytest.mark.parametrize("written", disguises(HETU)[::17])
+def test_the_check_fails_on_a_code_in_the_log_in_any_disguise(tmp_path: Path, written: str) -> None:
+    with pytest.raises(AssertionError, match=r"'131052-308T'.*readable in the app log"):
+        _log_file(tmp_path, f"body text={written}").check()
+
+
+def test_the_check_fails_on_a_secret_in_the_log(tmp_path: Path) -> None:
+    with pytest.raises(AssertionError, match="the signing secret in the app log"):
+        _log_file(tmp_path, f"secret {SIGNING_SECRET}").check()
+
+
+def test_the_check_passes_a_masked_code(tmp_path: Path) -> None:
+    _log_file(tmp_path, "lookup of 131052-**** and 131052%E2%80%93****").check()
+
+
+def test_the_slack_scan_reports_a_code_in_any_disguise() -> None:
+    scan = SlackPayloadScan()
+    for index, written in enumerate(disguises(HETU)):
+        scan.scan(Received("response_url", f"r{index}", {"text": f"for {written}"}, {}))
+    scan.scan(Received("api", "chat.postEphemeral", {"text": "for 131052-****"}, {}))
+
+    assert scan.scanned == len(disguises(HETU)) + 1
+    assert len(scan.leaks) == len(disguises(HETU))
+    assert "chat.postEphemeral" not in " ".join(scan.leaks)
