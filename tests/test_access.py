@@ -7,7 +7,6 @@ uses; end-to-end refusals on every surface are in test_e2e_access.py.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import warnings
@@ -30,8 +29,8 @@ from bot.dev.slack_requests import DEFAULT_CHANNEL, DEFAULT_USER, lookup_form_va
 from bot.dev.slack_standin import TEAM_ID, SlackStandIn, member
 from bot.lookup import Surface
 from bot.settings import RopoEnvironment, Settings, SettingsError, load_settings
-from tests.blocks.conftest import GOLDEN_DIR
 from tests.conftest import BOT_TOKEN
+from tests.golden import assert_golden
 from tests.servers import ServedApp
 
 GROUP = "S0CSTEAM"
@@ -751,16 +750,6 @@ DECISIONS = {
     AccessReason.UNVERIFIED: "Slack didn't answer when this app checked your account, so "
     "nothing was looked up. Try again in a minute.",
 }
-
-
-def assert_golden(name: str, payload: dict[str, Any]) -> None:
-    """Compare with tests/golden/blocks/<name>.json; ``UPDATE_GOLDEN=1`` rewrites it."""
-    path = GOLDEN_DIR / f"{name}.json"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", "utf-8")
-        return
-    assert path.exists(), f"golden file {path.name} is missing: run with UPDATE_GOLDEN=1"
-    assert json.loads(path.read_text("utf-8")) == payload, f"payload differs from {path.name}"
 
 
 def assert_valid_message(payload: dict[str, Any]) -> None:
