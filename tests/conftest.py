@@ -17,6 +17,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from bot.dev.slack_requests import (
 from bot.dev.slack_standin import Received, SlackStandIn
 from bot.logs import configure_logging
 from bot.ropo.sandbox import SANDBOX_APICODE, SANDBOX_CID, SandboxState, create_sandbox_app
+from bot.services import Services
 from bot.settings import Settings
 from bot.slack.web import EVENTS_PATH, create_web_app
 from tests.privacy import assert_no_identity_code, codes_the_tests_use, identity_codes_in
@@ -222,6 +224,7 @@ class Stack:
     http: httpx.Client
     _sent: int = 0
     settings: Settings | None = field(default=None, repr=False)
+    services: Services | None = field(default=None, repr=False)
 
     def post(self, body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None):
         """POST a form body to /slack/events, signed as Slack signs it."""
@@ -244,6 +247,21 @@ class Stack:
         received = self.slack.wait_for_responses(1, token, timeout=timeout)
         assert len(received) == 1, f"expected one reply, got {len(received)}"
         return received[0].body
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until the app has no request awaiting its ack and no work after an ack.
+
+        This is the app's own in-flight tracking (``Services.pending_acks``, ``unanswered``):
+        after it, "nothing more was sent" means nothing, not "nothing yet".
+        """
+        assert self.services is not None, "this stack was opened without the app's services"
+        deadline = time.monotonic() + timeout
+        while self.services.pending_acks.count or self.services.unanswered.count:
+            assert time.monotonic() < deadline, (
+                f"the app still had {self.services.pending_acks.count} acks and "
+                f"{self.services.unanswered.count} answers in flight after {timeout} s"
+            )
+            time.sleep(0.005)
 
     def click(self, button: dict[str, Any], block_id: str) -> tuple[httpx.Response, str]:
         """Click a button of an ephemeral reply; return the HTTP answer and the new token."""
@@ -298,6 +316,7 @@ def open_stack(servers: StackServers) -> Iterator[Stack]:
             servers.slack,
             http,
             settings=servers.settings,
+            services=getattr(servers.bot._server.config.app.state, "services", None),  # type: ignore[attr-defined]
         )
 
 

@@ -153,7 +153,8 @@ def test_a_slow_ropo_is_given_up_on_within_the_budget(stack: Stack):
     elapsed = time.monotonic() - started
     assert_valid_private_reply(reply)
     assert "try again" in json.dumps(reply).lower()
-    assert 1.9 < elapsed < 4.0  # ROPO_TIMEOUT_S is 2 in these tests
+    # ROPO_TIMEOUT_S is 2 in these tests; the sandbox's slow answer would come after 5 s.
+    assert 1.9 < elapsed < 5.0
 
 
 def test_reference_in_the_reply_is_also_in_the_log(stack: Stack, caplog: pytest.LogCaptureFixture):

@@ -184,12 +184,15 @@ def test_refusal_of_the_identifier_is_the_command_refusal() -> None:
     assert parse_command("<!here>") == unusable()
 
 
-def test_overlong_command_is_refused_before_parsing() -> None:
+def test_overlong_command_is_refused_before_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    def parsing(text: str) -> str:
+        raise AssertionError("an overlong command was parsed")
+
+    monkeypatch.setattr("bot.query._clean", parsing)  # where every parse starts
     text = "<@U123> " * 1_000_000
-    started = time.perf_counter()
-    refusal = parse_command(text)
-    assert time.perf_counter() - started < 0.05
-    assert refusal == unusable(TOO_LONG_MESSAGE)
+
+    assert parse_command(text) == unusable(TOO_LONG_MESSAGE)
+    assert parse_identifier(text) == unusable(TOO_LONG_MESSAGE)
 
 
 def test_command_at_the_length_limit_is_parsed() -> None:
@@ -490,7 +493,8 @@ def test_long_message_is_searched_quickly() -> None:
     text = "customer number" + " " * 40_000 + "*" * 40_000 + " 131052-308T"
     started = time.perf_counter()
     assert find_identifiers(text) == [hetu("131052-308T")]
-    assert time.perf_counter() - started < 1
+    # Backtracking over those runs would take minutes; this bound holds on a loaded machine.
+    assert time.perf_counter() - started < 10
 
 
 # --- properties ------------------------------------------------------------------------------

@@ -48,13 +48,16 @@ def create_web_app(settings: Settings, *, ropo: RopoClient | None = None) -> Sta
         await services.aclose()
         await slack_http.aclose()
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route(EVENTS_PATH, slack_events, methods=["POST"]),
             Route(HEALTH_PATH, healthz, methods=["GET"]),
         ],
         lifespan=lifespan,
     )
+    # What is in flight, for whoever serves the app: the tests wait on it, never on a clock.
+    app.state.services = services
+    return app
 
 
 def describe(settings: Settings) -> str:
