@@ -51,7 +51,6 @@ from bot.dev.slack_requests import (
 )
 from bot.dev.slack_standin import TEAM_ID, Received, member
 from bot.query import Identifier, IdentifierKind, Query
-from bot.redact import HETU_SHAPE
 from bot.settings import RopoEnvironment
 from bot.slack.app import create_ropo_client, create_services
 from bot.slack.context import ContextSealer, LookupContext
@@ -65,6 +64,7 @@ from tests.conftest import (
     serve_stack,
     stack_settings,
 )
+from tests.privacy import assert_no_identity_code
 
 ROOT = Path(__file__).resolve().parents[1]
 HETU = "131052-308T"
@@ -316,7 +316,7 @@ def test_refused_on_every_surface_privately_audited_and_ropo_not_asked(
 
         text = json.dumps(refused.shown)
         assert f"*{heading}*" in text
-        assert not HETU_SHAPE.search(text)
+        assert_no_identity_code(text)
         reference = REFERENCE.search(text).group(1)
         assert stack.ropo.requests == []
         assert stack.slack.api_calls("chat.postMessage") == []
@@ -865,7 +865,7 @@ def test_the_cli_finds_a_persons_lookups_and_the_database_holds_no_hetu(open_sta
         (refused, "refused: guest", "0"),
     ]
     assert {r["identifier_hash"] for r in rows} == {identifier_hash(KEY, IDENTIFIER)}
-    assert not HETU_SHAPE.search(result.stdout + result.stderr)
+    assert_no_identity_code(result.stdout + result.stderr)
 
     for path in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
         if path.exists():
@@ -873,8 +873,7 @@ def test_the_cli_finds_a_persons_lookups_and_the_database_holds_no_hetu(open_sta
             assert HETU.encode() not in raw, f"{path.name} holds the HETU"
             assert b"131052308T" not in raw
             # latin-1 maps each byte to one character, so ASCII text reads as is.
-            shaped = HETU_SHAPE.search(raw.decode("latin-1"))
-            assert not shaped, f"{path.name} holds something HETU-shaped"
+            assert_no_identity_code(raw.decode("latin-1"), where=path.name)
     assert Path(f"{db}-wal").exists()  # WAL mode: the scan above covered the log too
 
 

@@ -34,10 +34,10 @@ from bot.dev.slack_requests import (
     signed_headers,
     view_submission_body,
 )
-from bot.redact import HETU_SHAPE
 from bot.ropo import sandbox_data as sandbox
 from bot.slack.web import EVENTS_PATH
 from tests.conftest import SIGNING_SECRET, Stack
+from tests.privacy import assert_no_identity_code
 
 HETU = sandbox.HETU_MANY_INVOICES  # 131052-308T
 MASKED = "131052-****"
@@ -51,7 +51,7 @@ def nothing_readable_reaches_slack(stack: Stack) -> Iterator[None]:
     """After each test: no full HETU in anything Slack received, and no channel post."""
     yield
     received = [r.body for r in stack.slack.received]
-    assert not HETU_SHAPE.search(json.dumps(received)), "a readable HETU reached Slack"
+    assert_no_identity_code(json.dumps(received), where="what Slack received")
     assert stack.slack.api_calls("chat.postMessage") == []
     assert stack.slack.api_calls("chat.postEphemeral") == []
 
@@ -62,7 +62,7 @@ def assert_valid_view(view: dict[str, Any]) -> None:
     check_limits(view, max_blocks=100, require_text=False)
     for block in view["blocks"]:
         assert Block.parse(block).to_dict() == block
-    assert not HETU_SHAPE.search(json.dumps(view))
+    assert_no_identity_code(json.dumps(view))
 
 
 def text_of(payload: dict[str, Any]) -> str:
@@ -377,7 +377,7 @@ def test_invalid_form_input_is_refused_on_the_field_and_ropo_is_not_called(
     assert ack["response_action"] == "errors"
     assert list(ack["errors"]) == [ids.BLOCK_LOOKUP_IDENTIFIER]
     assert words in ack["errors"][ids.BLOCK_LOOKUP_IDENTIFIER]
-    assert not HETU_SHAPE.search(response.text)
+    assert_no_identity_code(response.text)
     assert "<!here>" not in response.text
     assert stack.ropo.requests == []
     assert stack.slack.api_calls("views.update") == []
