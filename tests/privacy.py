@@ -127,14 +127,16 @@ def identity_codes_in(text: str, codes: Iterable[str]) -> list[str]:
     """Which of ``codes`` can be read in ``text`` in any disguise.
 
     A code counts as readable when its birth date and its last four characters stand together
-    with at most one character between them, whatever that character is: a century sign
-    rewritten as another is still the person's code.
+    with at most one character between them: any century letter, or anything that is not a
+    letter or digit (a dash, a space, a symbol). A century sign rewritten as another is still
+    the person's code; a letter of another script in between makes no code.
     """
     readable = normalise(text)
     found = []
     for code in codes:
         folded = code.casefold()
-        if re.search(f"{re.escape(folded[:6])}.?{re.escape(folded[7:])}", readable):
+        between = "(?:[^\\w]|[a-fu-y])?"
+        if re.search(f"{re.escape(folded[:6])}{between}{re.escape(folded[7:])}", readable):
             found.append(code)
     return found
 

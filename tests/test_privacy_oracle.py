@@ -33,7 +33,14 @@ def test_the_oracle_reads_a_code_through_its_disguises(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["131052-****", "131052%E2%80%93****", "131052-308", "SBX-10001 9100002 308T"]
+    "text",
+    [
+        "131052-****",
+        "131052%E2%80%93****",
+        "131052-308",
+        "SBX-10001 9100002 308T",
+        "131052%25E1%2580%2580308T",  # a letter of another script between: no sign, no code
+    ],
 )
 def test_the_oracle_passes_a_masked_or_partial_code(text: str) -> None:
     assert_no_identity_code(text, [HETU])
