@@ -71,7 +71,8 @@ def redact(text: str) -> str:
     """Mask every HETU-shaped substring and every token-shaped secret in ``text``.
 
     Invisible characters are dropped first, so a code pasted with a zero-width space in it
-    is masked too.
+    is masked too; a code URL-encoded or JSON-escaped (``131052%2D308T``,
+    ``131052\\u2013308T``) is masked as written.
     """
     text = text.translate(_INVISIBLE)
     shape = HETU_SHAPE if "%" in text or "\\" in text else _PLAIN_HETU_SHAPE
