@@ -1,19 +1,23 @@
 """Shared fixtures: the whole stack on loopback, and one log file for the whole run.
 
 Every test runs with the app's own logging set-up at DEBUG (Bolt then logs whole request
-payloads), written to one file that ``test_zz_log_hygiene.py`` scans for identity codes.
-Every payload any Slack stand-in receives in the run is scanned for them too, and every
-audit database the run creates lives in one temporary directory, removed at the end.
+payloads), written to one file. After each test, what the file gained during it is checked
+for the identity codes the tests use (in any disguise) and for the run's secrets, and so is
+every payload a Slack stand-in received (``log_hygiene``, autouse): whichever tests run, in
+whatever order. Every audit database the run creates lives in one temporary directory,
+removed at the end.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,15 +35,16 @@ from bot.dev.slack_requests import (
 )
 from bot.dev.slack_standin import Received, SlackStandIn
 from bot.logs import configure_logging
-from bot.redact import HETU_SHAPE
 from bot.ropo.sandbox import SANDBOX_APICODE, SANDBOX_CID, SandboxState, create_sandbox_app
+from bot.services import Services
 from bot.settings import Settings
 from bot.slack.web import EVENTS_PATH, create_web_app
+from tests.privacy import assert_no_identity_code, codes_the_tests_use, identity_codes_in
 from tests.servers import ServedApp
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-test-0000-bot-token"
-LOG_ENV = "BOT_TEST_APP_LOG"  # where this run's app log is; read by test_zz_log_hygiene.py
+LOG_ENV = "BOT_TEST_APP_LOG"  # where this run's app log is; checked after every test
 AUDIT_KEY = "test-audit-key-0123456789-abcdefghijklmnop"
 AUDIT_DIR_ENV = "BOT_TEST_AUDIT_DIR"  # this run's audit databases
 
@@ -58,7 +63,7 @@ _AUDIT_DBS = itertools.count(1)
 
 
 class SlackPayloadScan:
-    """Every payload the Slack stand-ins receive, scanned for readable identity codes."""
+    """Every payload the Slack stand-ins receive, scanned for the tests' identity codes."""
 
     def __init__(self) -> None:
         self.scanned = 0
@@ -66,8 +71,8 @@ class SlackPayloadScan:
         self._lock = threading.Lock()
 
     def scan(self, received: Received) -> None:
-        """Count one payload; keep where it went if it holds something HETU-shaped."""
-        leaked = HETU_SHAPE.search(json.dumps(received.body, ensure_ascii=False))
+        """Count one payload; keep where it went if a code the tests use is readable in it."""
+        leaked = identity_codes_in(json.dumps(received.body, ensure_ascii=False), _CODES)
         with self._lock:
             self.scanned += 1
             if leaked:
@@ -75,6 +80,7 @@ class SlackPayloadScan:
 
 
 _SLACK_SCAN = pytest.StashKey[SlackPayloadScan]()
+_CODES = codes_the_tests_use()
 
 
 def _scan_every_slack_standin(scan: SlackPayloadScan) -> None:
@@ -90,7 +96,7 @@ def _scan_every_slack_standin(scan: SlackPayloadScan) -> None:
 
 @pytest.fixture(scope="session")
 def slack_payload_scan(pytestconfig: pytest.Config) -> SlackPayloadScan:
-    """What the stand-ins have received so far in this run (read by test_zz_log_hygiene.py)."""
+    """What the stand-ins have received so far in this run (checked after every test)."""
     return pytestconfig.stash[_SLACK_SCAN]
 
 
@@ -117,6 +123,7 @@ def pytest_configure(config: pytest.Config) -> None:
             ropo_apicode=SANDBOX_APICODE,
             slack_bot_token=BOT_TOKEN,
             slack_signing_secret=SIGNING_SECRET,
+            audit_key=AUDIT_KEY,  # every stack's; a deployment's set-up masks its own
         ),
         stream=stream,
     )
@@ -134,6 +141,54 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 _LOG_STREAM = pytest.StashKey[Any]()
+
+
+def run_secrets() -> dict[str, str]:
+    """The secrets every stack of this run is configured with: never in a log line."""
+    return {
+        "the bot token": BOT_TOKEN,
+        "the signing secret": SIGNING_SECRET,
+        "the Ropo apicode": SANDBOX_APICODE,
+        "the audit key": AUDIT_KEY,
+    }
+
+
+class LogHygiene:
+    """What the run's app log gained since this object was made, and the check of it."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self._path = path or app_log()
+        self._start = self._path.stat().st_size
+
+    def written(self) -> str:
+        """Everything logged since, as the app's redacting handler wrote it."""
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        with self._path.open(encoding="utf-8", errors="replace") as log:
+            log.seek(self._start)
+            return log.read()
+
+    def check(self) -> None:
+        """Fail if an identity code the tests use, in any disguise, or a secret was logged."""
+        text = self.written()
+        assert_no_identity_code(text, where="the app log")
+        leaked = [name for name, secret in run_secrets().items() if secret in text]
+        assert leaked == [], f"{', '.join(leaked)} in the app log"
+
+
+@pytest.fixture(autouse=True)
+def log_hygiene(slack_payload_scan: SlackPayloadScan) -> Iterator[LogHygiene]:
+    """After each test: no identity code or secret in what it logged or sent a Slack stand-in.
+
+    Every test is checked on its own, so the check holds for any subset in any order, and a
+    leak is reported against the test that caused it.
+    """
+    hygiene = LogHygiene()
+    leaks_before = len(slack_payload_scan.leaks)
+    yield hygiene
+    hygiene.check()
+    leaks = slack_payload_scan.leaks[leaks_before:]
+    assert leaks == [], f"an identity code the tests use reached Slack in: {leaks}"
 
 
 def stack_settings(ropo_url: str, slack_url: str, **overrides: Any) -> Settings:
@@ -172,6 +227,7 @@ class Stack:
     http: httpx.Client
     _sent: int = 0
     settings: Settings | None = field(default=None, repr=False)
+    services: Services | None = field(default=None, repr=False)
 
     def post(self, body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None):
         """POST a form body to /slack/events, signed as Slack signs it."""
@@ -194,6 +250,21 @@ class Stack:
         received = self.slack.wait_for_responses(1, token, timeout=timeout)
         assert len(received) == 1, f"expected one reply, got {len(received)}"
         return received[0].body
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until the app has no request awaiting its ack and no work after an ack.
+
+        This is the app's own in-flight tracking (``Services.pending_acks``, ``unanswered``):
+        after it, "nothing more was sent" means nothing, not "nothing yet".
+        """
+        assert self.services is not None, "this stack was opened without the app's services"
+        deadline = time.monotonic() + timeout
+        while self.services.pending_acks.count or self.services.unanswered.count:
+            assert time.monotonic() < deadline, (
+                f"the app still had {self.services.pending_acks.count} acks and "
+                f"{self.services.unanswered.count} answers in flight after {timeout} s"
+            )
+            time.sleep(0.005)
 
     def click(self, button: dict[str, Any], block_id: str) -> tuple[httpx.Response, str]:
         """Click a button of an ephemeral reply; return the HTTP answer and the new token."""
@@ -251,6 +322,7 @@ def open_stack(servers: StackServers) -> Iterator[Stack]:
             servers.slack,
             http,
             settings=servers.settings,
+            services=getattr(servers.bot._server.config.app.state, "services", None),  # type: ignore[attr-defined]
         )
 
 

@@ -37,12 +37,12 @@ from bot.audit import cli as audit_cli
 from bot.audit.store import COLUMNS, _insert, connect, create_schema, read_only, search
 from bot.lookup import FailureKind, InvoiceLookup, LookupFailure, LookupResult, Requester, Surface
 from bot.query import Identifier, IdentifierKind, Query
-from bot.redact import HETU_SHAPE
 from bot.ropo.errors import RopoUnavailable
 from bot.ropo.models import Invoice
 from bot.settings import RopoEnvironment, Settings, SettingsError, load_settings
 from bot.slack.app import create_ropo_client, create_services
 from tests.conftest import AUDIT_KEY
+from tests.privacy import assert_no_identity_code
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = AUDIT_KEY.encode()
@@ -432,7 +432,7 @@ def test_cli_finds_every_lookup_of_a_person_by_hetu(audit_env: Path, capsys) -> 
     assert [line.split()[-1] for line in out.splitlines()[1:-1]] == ["R-HETU01", "R-HETU02"]
     assert out.splitlines()[-1] == f"2 lookups of hetu 131052-**** in {audit_env}"
     assert "131052-308T" not in out.upper()
-    assert not HETU_SHAPE.search(out)
+    assert_no_identity_code(out)
 
 
 def test_cli_table_shows_each_attempt_on_one_line(audit_env: Path, capsys) -> None:
@@ -569,7 +569,7 @@ def test_cli_runs_as_a_command(audit_env: Path, tmp_path: Path) -> None:
     assert "R-HETU01" in result.stdout
     assert "R-HETU02" in result.stdout
     assert "R-OTHR01" not in result.stdout
-    assert not HETU_SHAPE.search(result.stdout + result.stderr)
+    assert_no_identity_code(result.stdout + result.stderr)
 
 
 def test_since_after_until_is_refused(audit_env: Path, capsys) -> None:

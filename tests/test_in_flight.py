@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from bot.slack.in_flight import InFlight
 
 
 async def test_nothing_in_flight_means_no_wait():
     acks = InFlight()
-    started = time.monotonic()
-    assert await acks.idle(max_wait_s=1.0) is True
-    assert time.monotonic() - started < 0.05
+    waiting = acks.idle(max_wait_s=1.0)
+    # Done on its first step: it never gives the event loop a chance to make it wait.
+    with pytest.raises(StopIteration) as done:
+        waiting.send(None)
+    assert done.value.value is True
 
 
 async def test_a_waiter_goes_on_once_the_last_one_in_flight_is_done():
@@ -43,4 +47,6 @@ async def test_a_waiter_waits_at_most_max_wait():
         started = time.monotonic()
         assert await acks.idle(max_wait_s=0.1) is False
         waited = time.monotonic() - started
-    assert 0.09 < waited < 0.5
+    # At least the wait asked for (timers may fire a little early); the upper bound only
+    # says it came back at all, with room for a loaded CI machine.
+    assert 0.09 < waited < 5.0

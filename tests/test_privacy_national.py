@@ -33,7 +33,7 @@ CODES = [
 LOOK_ALIKES = [
     "20261129171754",  # a timestamp, 14 digits
     "1732900000",  # epoch seconds
-    "8112289842",  # a personnummer's shape, wrong check digit
+    "8112289843",  # a personnummer's shape, wrong check digit
     "15108695077",  # a fødselsnummer's shape, wrong check digits
     "12345678901",  # an order number
     "9100601",  # a Ropo case number

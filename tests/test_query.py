@@ -23,6 +23,7 @@ from bot.query import (
     parse_identifier,
 )
 from bot.redact import HETU_SHAPE
+from tests.privacy import assert_no_identity_code, plain_disguises
 
 HETU = IdentifierKind.HETU
 CUSTNUM = IdentifierKind.CUSTOMER_NUMBER
@@ -184,12 +185,15 @@ def test_refusal_of_the_identifier_is_the_command_refusal() -> None:
     assert parse_command("<!here>") == unusable()
 
 
-def test_overlong_command_is_refused_before_parsing() -> None:
+def test_overlong_command_is_refused_before_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    def parsing(text: str) -> str:
+        raise AssertionError("an overlong command was parsed")
+
+    monkeypatch.setattr("bot.query._clean", parsing)  # where every parse starts
     text = "<@U123> " * 1_000_000
-    started = time.perf_counter()
-    refusal = parse_command(text)
-    assert time.perf_counter() - started < 0.05
-    assert refusal == unusable(TOO_LONG_MESSAGE)
+
+    assert parse_command(text) == unusable(TOO_LONG_MESSAGE)
+    assert parse_identifier(text) == unusable(TOO_LONG_MESSAGE)
 
 
 def test_command_at_the_length_limit_is_parsed() -> None:
@@ -490,7 +494,8 @@ def test_long_message_is_searched_quickly() -> None:
     text = "customer number" + " " * 40_000 + "*" * 40_000 + " 131052-308T"
     started = time.perf_counter()
     assert find_identifiers(text) == [hetu("131052-308T")]
-    assert time.perf_counter() - started < 1
+    # Backtracking over those runs would take minutes; this bound holds on a loaded machine.
+    assert time.perf_counter() - started < 10
 
 
 # --- properties ------------------------------------------------------------------------------
@@ -514,12 +519,23 @@ def test_no_text_crashes_the_free_text_search(text: str) -> None:
     assert len(found) == len(set(found))
 
 
-@given(st.text(max_size=300))
+# Text with one of the tests' identity codes in it, in a disguise the parser reads.
+_TEXT_WITH_A_CODE = st.builds(
+    lambda before, code, after: f"{before}{code}{after}",
+    st.text(max_size=20),
+    st.sampled_from(["131052-308T", "010101A900R", "131052-308U"]).flatmap(
+        lambda code: st.sampled_from(plain_disguises(code))
+    ),
+    st.text(max_size=20),
+)
+
+
+@given(st.one_of(st.text(max_size=300), _TEXT_WITH_A_CODE))
 def test_refusals_never_echo_markup_or_a_full_hetu(text: str) -> None:
     for result in (parse_command(text), parse_identifier(text)):
         if isinstance(result, Refusal):
             assert not any(char in result.message for char in "<>&@|")
-            assert HETU_SHAPE.search(result.message) is None
+            assert_no_identity_code(result.message)
 
 
 @given(valid_hetus(), st.booleans(), st.booleans())

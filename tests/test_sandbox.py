@@ -648,14 +648,14 @@ async def test_latency_delays_every_lookup_and_is_settable(
 
 
 async def test_latency_from_the_constructor_does_not_delay_tokens() -> None:
-    async with _client(create_sandbox_app(latency_s=0.3)) as client:
+    async with _client(create_sandbox_app(latency_s=1.0)) as client:
         started = time.monotonic()
         client.headers["Authorization"] = f"Bearer {await _token(client)}"
         token_took = time.monotonic() - started
         await _find(client, custnum=CUSTNUM_SMALL)
         both_took = time.monotonic() - started
 
-    assert token_took < 0.3 <= both_took
+    assert token_took < 1.0 <= both_took
 
 
 async def test_every_request_is_recorded_as_sent(

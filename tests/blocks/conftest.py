@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
-import json
-import os
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,44 +13,15 @@ from bot.lookup import LookupResult, sort_invoices
 from bot.query import Identifier, IdentifierKind, Query
 from bot.ropo.models import Invoice
 from bot.settings import RopoEnvironment
+from tests import golden
 
-GOLDEN_DIR = Path(__file__).resolve().parent.parent / "golden" / "blocks"
 REFERENCE = "R-TEST01"
-
-
-def _dump(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
 
 
 @pytest.fixture(scope="session")
 def assert_golden() -> Callable[[str, dict[str, Any]], None]:
-    """Compare a whole payload to ``tests/golden/blocks/<name>.json``; UPDATE_GOLDEN=1 rewrites."""
-
-    def check(name: str, payload: dict[str, Any]) -> None:
-        path = GOLDEN_DIR / f"{name}.json"
-        actual = _dump(payload)
-        if os.environ.get("UPDATE_GOLDEN") == "1":
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(actual, encoding="utf-8")
-            return
-        if not path.exists():
-            pytest.fail(
-                f"golden file {path} is missing: run `UPDATE_GOLDEN=1 pytest tests/blocks`, "
-                "then read the file before committing it"
-            )
-        expected = path.read_text(encoding="utf-8")
-        if json.loads(expected) != payload:
-            diff = "".join(
-                difflib.unified_diff(
-                    expected.splitlines(keepends=True),
-                    actual.splitlines(keepends=True),
-                    fromfile=f"golden/{path.name}",
-                    tofile="rendered",
-                )
-            )
-            pytest.fail(f"payload differs from {path.name} (UPDATE_GOLDEN=1 to accept):\n{diff}")
-
-    return check
+    """Compare a whole payload to its golden file (see tests/golden.py)."""
+    return golden.assert_golden
 
 
 @pytest.fixture(scope="session")

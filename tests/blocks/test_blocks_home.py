@@ -12,8 +12,8 @@ from slack_sdk.models.views import View
 from bot import ids
 from bot.blocks import STATUS_LEGEND, check_limits, render_home
 from bot.blocks.common import SOURCE_LABELS
-from bot.redact import HETU_SHAPE
 from bot.settings import RopoEnvironment
+from tests.privacy import assert_no_identity_code
 
 CASES: dict[str, dict[str, Any]] = {
     "home_allowed": render_home(RopoEnvironment.PRODUCTION),
@@ -38,7 +38,7 @@ def test_home_is_valid_block_kit(name: str) -> None:
     view = CASES[name]
     assert View(**view).to_dict() == view
     check_limits(view, max_blocks=100, require_text=False)
-    assert not HETU_SHAPE.search(json.dumps(view))
+    assert_no_identity_code(json.dumps(view))
 
 
 @pytest.mark.parametrize("environment", list(RopoEnvironment))

@@ -285,8 +285,9 @@ async def test_a_server_error_is_retried_twice_with_backoff_then_unavailable(
     assert str(caught.value) == f"Ropo One answered {status} on {FIND}"
     assert caught.value.status == status
     assert len(sandbox.lookups) == 3
-    # Two jittered waits: 0.125-0.25 s, then 0.25-0.5 s.
-    assert 0.37 <= elapsed < 1.5
+    # Two jittered waits: 0.125-0.25 s, then 0.25-0.5 s; the upper bound leaves a loaded CI
+    # machine room and still catches a wait for the whole budget.
+    assert 0.37 <= elapsed < 5.0
 
 
 @pytest.mark.usefixtures("no_backoff_wait")
@@ -371,8 +372,8 @@ async def test_a_rate_limit_waits_for_retry_after_and_gives_up_when_the_next_wai
     assert type(caught.value) is RopoUnavailable
     assert str(caught.value) == f"Ropo One answered 429 on {FIND}"
     assert caught.value.status == 429
-    assert len(sandbox.lookups) == 2
-    assert 0.99 <= elapsed < 1.4
+    assert len(sandbox.lookups) == 2  # one retry: the second wait was not started
+    assert elapsed >= 0.99  # the retry waited for Retry-After
 
 
 async def test_a_rate_limit_with_retry_after_0_is_retried_at_once(
@@ -413,13 +414,13 @@ async def test_a_retry_after_http_date_beyond_the_budget_is_not_waited_for(
     ropo = FakeRopo(
         lookup_answers=[problem(503, "Service Unavailable", "later", {"Retry-After": later})]
     )
-    client = make_client(FAKE_BASE_URL, transport=ropo.transport, timeout_s=5)
+    client = make_client(FAKE_BASE_URL, transport=ropo.transport, timeout_s=30)
 
     started = time.monotonic()
     with pytest.raises(RopoUnavailable) as caught:
         await client.find_invoices(custnum("C-1"))
 
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 10  # not the hour, nor the 30 s budget
     assert type(caught.value) is RopoUnavailable
     assert caught.value.status == 503
     assert ropo.paths() == [TOKEN_URL_PATH, FIND_URL_PATH]
@@ -449,11 +450,11 @@ async def test_a_retry_after_of_nan_falls_back_to_the_backoff(make_client: MakeC
             httpx.Response(200, json={"jobs": []}),
         ]
     )
-    client = make_client(FAKE_BASE_URL, transport=ropo.transport, timeout_s=2)
+    client = make_client(FAKE_BASE_URL, transport=ropo.transport, timeout_s=30)
 
     started = time.monotonic()
     assert await client.find_invoices(custnum("C-1")) == ()
-    assert time.monotonic() - started < 1.0  # the backoff (<= 0.25 s), not the whole budget
+    assert time.monotonic() - started < 10  # the backoff (<= 0.25 s), not the 30 s budget
     assert ropo.paths() == [TOKEN_URL_PATH, FIND_URL_PATH, FIND_URL_PATH]
 
 
@@ -490,7 +491,8 @@ async def test_a_refused_connection_is_unavailable_after_retries_within_the_budg
 
     assert type(caught.value) is RopoUnavailable
     assert str(caught.value) == "Cannot reach Ropo One (ConnectError)"
-    assert 0.37 <= elapsed < 2.0  # both backoffs were waited, and no more
+    # Both backoffs were waited; the budget is kept, give or take a loaded machine's delays.
+    assert 0.37 <= elapsed < 2.0 + 1.0
 
 
 @pytest.mark.usefixtures("no_backoff_wait")
