@@ -20,8 +20,9 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import listeners
+from bot.access.directory import ACCESS_CHECK_TIMEOUT_S
 from bot.access.gate import AccessGate
-from bot.access.policy import ACCESS_CHECK_TIMEOUT_S, AccessPolicy
+from bot.access.policy import AccessPolicy
 from bot.access.ratelimit import SlidingWindowLimiter
 from bot.audit import AuditStore, AuditTrail, audit_key
 from bot.lookup import InvoiceLookup
