@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import email.utils
 import json
 import logging
-import math
 import random
 import time
 from decimal import Decimal
@@ -26,6 +24,7 @@ from pydantic import SecretStr, ValidationError
 from bot import __version__
 from bot.query import IdentifierKind, Query
 from bot.redact import redact
+from bot.retry_after import parse_retry_after
 from bot.ropo.auth import TokenCache
 from bot.ropo.errors import (
     RopoAuthError,
@@ -177,7 +176,9 @@ class RopoClient:
                 if response.status_code not in RETRYABLE_STATUSES:
                     return response
                 failure = _error_for(response, path)
-                retry_after = _retry_after_s(response)
+                retry_after = parse_retry_after(
+                    response.headers.get("retry-after"), cap_s=MAX_RETRY_AFTER_S
+                )
             if attempt >= self._max_retries:
                 raise failure
             delay = _backoff_s(attempt) if retry_after is None else retry_after
@@ -246,23 +247,6 @@ def _parse_jobs(response: httpx.Response) -> JobsResponse:
 
 def _content_type(response: httpx.Response) -> str:
     return response.headers.get("content-type", "no content-type").split(";")[0]
-
-
-def _retry_after_s(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-        if not math.isfinite(seconds):
-            return None  # "NaN" parses as a float; waiting on it would burn the whole budget
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        seconds = when.timestamp() - time.time()
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
 
 
 def _backoff_s(attempt: int) -> float:
