@@ -25,7 +25,7 @@ from bot import __version__
 from bot.query import IdentifierKind, Query
 from bot.redact import redact
 from bot.retry_after import parse_retry_after
-from bot.ropo.auth import TokenCache
+from bot.ropo.auth import RopoAuth
 from bot.ropo.errors import (
     RopoAuthError,
     RopoBadRequest,
@@ -40,7 +40,7 @@ from bot.ropo.transport import RopoTransport, environment_proxy
 logger = logging.getLogger(__name__)
 
 # When the current lookup's budget runs out (event-loop time). Login runs inside a lookup's
-# task, so it sees the same deadline without threading it through the token cache.
+# task, so it sees the same deadline without threading it through the auth flow.
 _deadline: contextvars.ContextVar[float] = contextvars.ContextVar("ropo_deadline")
 
 CONNECT_TIMEOUT_S = 3.0
@@ -52,6 +52,7 @@ MAX_RETRY_AFTER_S = 30.0
 MAX_CONNECTIONS = 1000
 USER_AGENT = f"ropo-invoices-bot/{__version__}"
 RETRYABLE_STATUSES = frozenset({408, 409, 429}) | frozenset(range(500, 600))
+_NO_AUTH = httpx.Auth()  # the base flow sends the request as it is: the login has no token
 
 
 class RopoClient:
@@ -81,8 +82,8 @@ class RopoClient:
             or RopoTransport(max_connections=MAX_CONNECTIONS, proxy=environment_proxy(base_url)),
             timeout=httpx.Timeout(timeout_s, connect=min(CONNECT_TIMEOUT_S, timeout_s)),
             headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+            auth=RopoAuth(self._login),
         )
-        self._tokens = TokenCache(self._login)
 
     async def __aenter__(self) -> RopoClient:
         return self
@@ -120,18 +121,15 @@ class RopoClient:
         return _parse_jobs(response).jobs
 
     async def _authorized_post(self, path: str, body: dict[str, Any]) -> httpx.Response:
-        token = await self._tokens.get()
-        response = await self._post_with_retries(path, body, token)
+        # RopoAuth has already renewed the token once on a 401: this one is not ours to fix.
+        response = await self._post_with_retries(path, body)
         if response.status_code == 401:
-            token = await self._tokens.renew_after_rejection(token)
-            response = await self._post_with_retries(path, body, token)
-            if response.status_code == 401:
-                raise RopoAuthError("Ropo One rejected a freshly issued token", status=401)
+            raise RopoAuthError("Ropo One rejected a freshly issued token", status=401)
         return response
 
     async def _login(self) -> str:
         body = {"cid": self._cid, "apicode": self._apicode.get_secret_value()}
-        response = await self._post_with_retries("token", body, None)
+        response = await self._post_with_retries("token", body, login=True)
         if response.status_code not in (200, 201):
             error = _error_for(response, "login")
             apicode = self._apicode.get_secret_value()
@@ -150,15 +148,22 @@ class RopoClient:
         return token
 
     async def _post_with_retries(
-        self, path: str, body: dict[str, Any], token: SecretStr | None
+        self,
+        path: str,
+        body: dict[str, Any],
+        *,
+        login: bool = False,
     ) -> httpx.Response:
-        """POST, retrying what is safe to retry; returns the last response or raises."""
-        headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
+        """POST, retrying what is safe to retry; returns the last response or raises.
+
+        Sent with the bearer token (the client's :class:`RopoAuth`), except the login itself.
+        """
+        auth = _NO_AUTH if login else httpx.USE_CLIENT_DEFAULT
         attempt = 0
         while True:
             started = time.monotonic()
             try:
-                response = await self._http.post(path, json=body, headers=headers)
+                response = await self._http.post(path, json=body, auth=auth)
             except httpx.TimeoutException:
                 failure: RopoError = RopoTimeout(f"Ropo One timed out on {path}")
                 retry_after = None
