@@ -28,12 +28,13 @@ from bot.access.directory import SlackUser
 from bot.access.gate import Gate, gate_for
 from bot.access.policy import AccessDecision, AccessPolicy, AccessReason
 from bot.access.ratelimit import SlidingWindowLimiter
-from bot.blocks import check_limits, render_access_refused, render_refusal_view, render_slow_down
+from bot.blocks import render_access_refused, render_refusal_view, render_slow_down
 from bot.dev.slack_requests import DEFAULT_CHANNEL, DEFAULT_USER, lookup_form_values
 from bot.dev.slack_standin import TEAM_ID, SlackStandIn, member
 from bot.lookup import Surface
 from bot.settings import RopoEnvironment, Settings, SettingsError, load_settings
 from tests.blocks.conftest import GOLDEN_DIR
+from tests.blocks.limits import check_limits
 from tests.conftest import BOT_TOKEN
 from tests.servers import ServedApp
 

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot.blocks import check_limits
 from bot.lookup import LookupResult, sort_invoices
 from bot.query import Identifier, IdentifierKind, Query
 from bot.ropo.models import Invoice
 from bot.settings import RopoEnvironment
+from tests.blocks.limits import check_limits
 
 GOLDEN_DIR = Path(__file__).resolve().parent.parent / "golden" / "blocks"
 REFERENCE = "R-TEST01"

@@ -10,10 +10,11 @@ import pytest
 from slack_sdk.models.views import View
 
 from bot import ids
-from bot.blocks import STATUS_LEGEND, check_limits, render_home
+from bot.blocks import STATUS_LEGEND, render_home
 from bot.blocks.common import SOURCE_LABELS
 from bot.redact import HETU_SHAPE
 from bot.settings import RopoEnvironment
+from tests.blocks.limits import check_limits
 
 CASES: dict[str, dict[str, Any]] = {
     "home_allowed": render_home(RopoEnvironment.PRODUCTION),
