@@ -10,9 +10,11 @@ import asyncio
 import json
 import logging
 import os
+import threading
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +22,15 @@ import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from bot import ids
 from bot.access import directory as directory_module
 from bot.access.cache import TtlCache
-from bot.access.directory import SlackUser
+from bot.access.directory import ACCESS_CALL_LIMIT_S, SlackUser
 from bot.access.gate import Gate, gate_for
 from bot.access.policy import AccessDecision, AccessPolicy, AccessReason
 from bot.access.ratelimit import SlidingWindowLimiter
@@ -33,6 +39,8 @@ from bot.dev.slack_requests import DEFAULT_CHANNEL, DEFAULT_USER, lookup_form_va
 from bot.dev.slack_standin import TEAM_ID, SlackStandIn, member
 from bot.lookup import Surface
 from bot.settings import RopoEnvironment, Settings, SettingsError, load_settings
+from bot.slack import session as session_module
+from bot.slack.session import SlackHttp
 from tests.blocks.conftest import GOLDEN_DIR
 from tests.blocks.limits import check_limits
 from tests.conftest import BOT_TOKEN
@@ -449,6 +457,75 @@ async def test_the_budget_counts_slacks_answer_not_the_wait_for_a_busy_process(
     decision = await check
     assert decision.allowed is True
     assert users_info_calls(slack, DEFAULT_USER) == 1
+
+
+class HoldingSlack:
+    """Slack's ``users.info`` on loopback, holding its answer for the users in ``held``."""
+
+    def __init__(self, *held: str) -> None:
+        self.held = set(held)
+        self.release = threading.Event()
+        self.holding = threading.Event()
+        self.received: list[str] = []
+        self.app = Starlette(routes=[Route("/api/users.info", self._users_info, methods=["GET"])])
+
+    async def _users_info(self, request: Request) -> JSONResponse:
+        user = str(request.query_params.get("user"))
+        self.received.append(user)
+        if user in self.held:
+            self.holding.set()
+            await asyncio.to_thread(self.release.wait)
+        return JSONResponse({"ok": True, "user": member(user)})
+
+
+@asynccontextmanager
+async def one_connection_to(slack: HoldingSlack) -> AsyncIterator[tuple[SlackHttp, str]]:
+    """The app's shared Slack session, allowed a single connection, and the stand-in's API URL."""
+    with ServedApp(slack.app, lifespan="off") as server:
+        slack_http = SlackHttp()
+        await slack_http.start()
+        try:
+            yield slack_http, f"{server.url}/api/"
+        finally:
+            slack.release.set()
+            await slack_http.aclose()
+
+
+async def test_waiting_for_a_free_connection_is_not_counted_as_slack_being_slow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(session_module, "MAX_CONNECTIONS_PER_HOST", 1)
+    slack = HoldingSlack("U0BUSY001")
+    async with one_connection_to(slack) as (slack_http, api_url):
+        other = slack_http.attach(AsyncWebClient(token=BOT_TOKEN, base_url=api_url))
+        client = slack_http.attach(
+            AsyncWebClient(token=BOT_TOKEN, base_url=api_url, timeout=ACCESS_CALL_LIMIT_S)
+        )
+        access = AccessPolicy(Settings(_env_file=None), client, timeout_s=0.3)
+        busy = asyncio.create_task(other.users_info(user="U0BUSY001"))
+        assert await asyncio.to_thread(slack.holding.wait, 10)  # the one connection is taken
+        check = asyncio.create_task(access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL))
+        await asyncio.sleep(0.6)  # the check waits for the connection, twice its budget
+        assert slack.received == ["U0BUSY001"]
+        slack.release.set()
+        async with asyncio.timeout(10):
+            decision = await check
+            await busy
+        assert decision.allowed is True
+        assert slack.received == ["U0BUSY001", DEFAULT_USER]
+
+
+async def test_through_the_shared_session_a_slow_answer_still_refuses() -> None:
+    slack = HoldingSlack(DEFAULT_USER)
+    async with one_connection_to(slack) as (slack_http, api_url):
+        client = slack_http.attach(
+            AsyncWebClient(token=BOT_TOKEN, base_url=api_url, timeout=ACCESS_CALL_LIMIT_S)
+        )
+        access = AccessPolicy(Settings(_env_file=None), client, timeout_s=0.3)
+        async with asyncio.timeout(10):
+            decision = await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)
+        assert decision.reason is AccessReason.UNVERIFIED
+        assert slack.received == [DEFAULT_USER]
 
 
 class GatedDirectorySlack:

@@ -16,7 +16,7 @@ An answer Slack gave within the cache time is not thrown away because Slack is s
 now: once it expires it is served for up to ``STALE_FOR_S`` more while ``users.info`` is asked
 again in the background (stale-while-revalidate). Only an agent Slack has never vouched for,
 or not for that long, waits for Slack, and then only ``timeout_s`` for Slack's own answer:
-the clock starts when the request is made, not while it waits for its turn in a busy process.
+the clock starts when the request is sent, not while it waits for its turn in a busy process.
 """
 
 from __future__ import annotations
@@ -34,11 +34,17 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access.cache import MAX_ENTRIES, TtlCache
 from bot.retry_after import parse_retry_after
+from bot.slack.answer_time import answer_within
 
 logger = logging.getLogger(__name__)
 
 ACCESS_CHECK_TIMEOUT_S = 2.0
-"""How long Slack may take to answer one question; the access check comes before the 3 s ack."""
+"""How long Slack may take to answer one question; the access check comes before the 3 s ack.
+
+Counted from when the request is sent (:func:`~bot.slack.answer_time.answer_within`).
+"""
+ACCESS_CALL_LIMIT_S = 5
+"""The HTTP limit of one call, a wait for a free connection included: a stuck pool still ends."""
 STALE_FOR_S = 60 * 60.0
 """How long past its cache time an answer Slack gave is still served while Slack is asked again.
 
@@ -259,10 +265,10 @@ class MemberDirectory:
 
     async def _fetch_user(self, user_id: str) -> SlackUser | None:
         try:
-            # Timed here, in the load's own task, from when the request is made: not from
-            # when the agent's request arrived, which in a burst includes waiting for the
-            # event loop and would refuse members because the process is busy.
-            async with asyncio.timeout(self._timeout_s):
+            # Slack's answer is timed, not the agent's request: in a burst, that would count
+            # waiting for the event loop and for a free connection, and refuse members
+            # because the process is busy rather than because Slack is.
+            async with answer_within(self._timeout_s):
                 response = await self._client.users_info(user=user_id)
         except SlackApiError as exc:
             error = str(exc.response.get("error", ""))
@@ -278,7 +284,7 @@ class MemberDirectory:
 
     async def _fetch_group(self, group_id: str) -> frozenset[str]:
         try:
-            async with asyncio.timeout(self._timeout_s):
+            async with answer_within(self._timeout_s):
                 response = await self._client.usergroups_users_list(usergroup=group_id)
         except SlackApiError as exc:
             error = str(exc.response.get("error", ""))

@@ -23,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import WebhookResponse
 
 from bot import __version__
+from bot.slack.answer_time import answer_trace
 
 SLACK_TIMEOUT_S = 30  # slack_sdk's own default for one call
 MAX_CONNECTIONS = 1000
@@ -100,6 +101,7 @@ class SlackHttp:
             connector=aiohttp.TCPConnector(
                 limit=MAX_CONNECTIONS, limit_per_host=MAX_CONNECTIONS_PER_HOST
             ),
+            trace_configs=[answer_trace()],  # answer_within: a wait for a connection is not Slack's
         )
         for client in self._clients:
             client.session = self._session
