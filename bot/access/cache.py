@@ -74,6 +74,13 @@ class TtlCache(Generic[V]):
         """The load of ``key`` in flight, if any (a refresh in the background included)."""
         return self._loading.get(key)
 
+    async def aclose(self) -> None:
+        """Cancel the loads in flight (background refreshes included) and wait for them."""
+        tasks = list(self._loading.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def _load_once(self, key: str, load: Callable[[], Awaitable[V]]) -> asyncio.Task[V]:
         task = self._loading.get(key)
         if task is None:

@@ -149,7 +149,7 @@ class MemberDirectory:
         return await self._groups.get(group_id, partial(self._fetch_group, group_id))
 
     def refreshing(self, user_id: str) -> asyncio.Task[SlackUser | None] | None:
-        """The ``users.info`` call for ``user_id`` in flight, if any (for tests and shutdown)."""
+        """The ``users.info`` call for ``user_id`` in flight, if any: something to wait on."""
         return self._users.loading(user_id)
 
     # -- keeping the directory warm ------------------------------------------------------------
@@ -174,7 +174,9 @@ class MemberDirectory:
             logger.info("users.list still running after %.0f s: serving meanwhile", wait_s)
 
     async def aclose(self) -> None:
-        """Stop refreshing the directory; what it cached stays until it expires."""
+        """Stop refreshing the directory and asking Slack; what it cached stays."""
+        await self._users.aclose()
+        await self._groups.aclose()
         task, self._task = self._task, None
         if task is None:
             return
