@@ -520,6 +520,28 @@ async def test_waiting_for_a_free_connection_is_not_counted_as_slack_being_slow(
         assert slack.received == ["U0BUSY001", DEFAULT_USER]
 
 
+async def test_an_agent_verified_earlier_is_served_while_slack_is_slow_after_expiry() -> None:
+    slack = HoldingSlack()
+    clock = Clock()
+    async with one_connection_to(slack) as (slack_http, api_url):
+        client = slack_http.attach(
+            AsyncWebClient(token=BOT_TOKEN, base_url=api_url, timeout=ACCESS_CALL_LIMIT_S)
+        )
+        access = AccessPolicy(
+            Settings(_env_file=None, access_cache_ttl_s=300), client, clock=clock, timeout_s=2.0
+        )
+        assert (await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)).allowed is True
+        slack.held.add(DEFAULT_USER)  # from now on Slack takes its time to answer
+        clock.now += 301
+
+        async with asyncio.timeout(10):  # a check that waited for Slack would be refused below
+            decision = await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)
+        assert decision.allowed is True
+        assert await asyncio.to_thread(slack.holding.wait, 10)  # asked again, in the background
+        assert slack.received == [DEFAULT_USER, DEFAULT_USER]
+        await access.aclose()
+
+
 async def test_through_the_shared_session_a_slow_answer_still_refuses() -> None:
     slack = HoldingSlack(DEFAULT_USER)
     async with one_connection_to(slack) as (slack_http, api_url):
