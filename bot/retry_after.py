@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import math
 import time
@@ -22,6 +23,8 @@ def parse_retry_after(value: str | None, *, cap_s: float) -> float | None:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):
             return None
+        if when.tzinfo is None:  # "-0000": an HTTP-date is always GMT, never local time
+            when = when.replace(tzinfo=datetime.UTC)
         seconds = when.timestamp() - time.time()
     if not math.isfinite(seconds):
         return None

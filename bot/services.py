@@ -75,7 +75,7 @@ class Services:
 
         Every listener acknowledges and hands what follows (Slack calls, lookups) to this:
         Bolt keeps the request, its context and a Web API client of its own alive for as
-        long as the listener runs (~9 MB at 800 lookups in flight, bench/). The work is
+        long as the listener runs, which adds up with hundreds of lookups in flight. The work is
         counted as unanswered, so a shutdown waits for it; if it fails, that is logged, never
         raised: telling the agent is the work's own business.
         """

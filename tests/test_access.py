@@ -9,8 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
+import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,17 +21,26 @@ import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from bot import ids
-from bot.access import policy as access_module
+from bot.access import directory as directory_module
+from bot.access.cache import TtlCache
+from bot.access.directory import ACCESS_CALL_LIMIT_S, SlackUser
 from bot.access.gate import Gate, gate_for
-from bot.access.policy import AccessDecision, AccessPolicy, AccessReason, SlackUser, TtlCache
+from bot.access.policy import AccessDecision, AccessPolicy, AccessReason
 from bot.access.ratelimit import SlidingWindowLimiter
-from bot.blocks import check_limits, render_access_refused, render_refusal_view, render_slow_down
+from bot.blocks import render_access_refused, render_refusal_view, render_slow_down
 from bot.dev.slack_requests import DEFAULT_CHANNEL, DEFAULT_USER, lookup_form_values
 from bot.dev.slack_standin import TEAM_ID, SlackStandIn, member
 from bot.lookup import Surface
 from bot.settings import RopoEnvironment, Settings, SettingsError, load_settings
+from bot.slack import session as session_module
+from bot.slack.session import SlackHttp
+from tests.blocks.limits import check_limits
 from tests.conftest import BOT_TOKEN
 from tests.golden import assert_golden
 from tests.servers import ServedApp
@@ -82,6 +94,14 @@ def policy(
 
 def users_info_calls(slack: SlackStandIn, user_id: str) -> int:
     return sum(1 for call in slack.api_calls("users.info") if call.body.get("user") == user_id)
+
+
+async def refreshed(access: AccessPolicy, user_id: str) -> None:
+    """Wait for the background ``users.info`` call an expired entry started, however it ends."""
+    task = access.directory.refreshing(user_id)
+    assert task is not None, f"no users.info call for {user_id} in the background"
+    async with asyncio.timeout(10):
+        await asyncio.wait([task])
 
 
 def directory_policy(
@@ -299,9 +319,11 @@ class HangingSlack:
 
     def __init__(self) -> None:
         self.calls = 0
+        self.called = asyncio.Event()
 
     async def users_info(self, *, user: str) -> Any:
         self.calls += 1
+        self.called.set()
         await asyncio.sleep(3600)
 
 
@@ -350,10 +372,222 @@ async def test_users_are_asked_again_after_the_cache_time(
     slack.users[DEFAULT_USER] = member(DEFAULT_USER, deleted=True)  # deactivated meanwhile
     clock.now += 299
     assert (await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)).allowed is True
+    assert users_info_calls(slack, DEFAULT_USER) == 1
     clock.now += 2
+    # Expired: this request is answered from what Slack said last, and Slack is asked again.
+    assert (await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)).allowed is True
+    await refreshed(access, DEFAULT_USER)
     refused = await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)
     assert refused.reason is AccessReason.DEACTIVATED
     assert users_info_calls(slack, DEFAULT_USER) == 2
+
+
+# --- Slack slow now: what it said before still counts ------------------------------------
+
+
+@pytest.mark.parametrize("error", ["ratelimited", "internal_error"])
+async def test_an_agent_verified_earlier_is_served_while_slack_fails_after_the_cache_time(
+    slack: SlackStandIn, served_slack, error: str
+) -> None:
+    clock = Clock()
+    access = policy(served_slack, clock, access_cache_ttl_s=300)
+    assert (await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)).allowed is True
+    slack.api_errors["users.info"] = error
+    clock.now += 301
+
+    assert (await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)).allowed is True
+    await refreshed(access, DEFAULT_USER)
+    assert users_info_calls(slack, DEFAULT_USER) == 2  # asked again, in the background
+    # Slack still failing: served again, and asked again rather than trusted forever.
+    assert (await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)).allowed is True
+    await refreshed(access, DEFAULT_USER)
+    assert users_info_calls(slack, DEFAULT_USER) == 3
+
+
+async def test_a_listed_member_is_served_while_users_info_hangs_after_the_cache_time(
+    slack: SlackStandIn, served_slack
+) -> None:
+    clock = Clock()
+    access = policy(served_slack, clock, access_cache_ttl_s=300)
+    await access.refresh_directory()
+    clock.now += 301
+    hanging = HangingSlack()
+    access.directory._client.users_info = hanging.users_info  # type: ignore[method-assign]
+
+    async with asyncio.timeout(10):  # a check that waited for Slack would be refused below
+        decision = await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)
+    assert decision.allowed is True
+    refresh = access.directory.refreshing(DEFAULT_USER)
+    assert refresh is not None
+    assert not refresh.done()  # still waiting for Slack
+    async with asyncio.timeout(10):
+        await hanging.called.wait()  # Slack is being asked, in the background
+    assert hanging.calls == 1
+    await access.aclose()  # a shutdown does not wait for Slack: the refresh is cancelled
+    assert refresh.cancelled()
+
+
+async def test_an_answer_older_than_the_stale_time_is_not_trusted_when_slack_fails(
+    slack: SlackStandIn, served_slack
+) -> None:
+    clock = Clock()
+    access = policy(served_slack, clock, access_cache_ttl_s=300)
+    assert (await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)).allowed is True
+    slack.api_errors["users.info"] = "internal_error"
+    clock.now += 300 + directory_module.STALE_FOR_S
+    refused = await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)
+    assert refused.reason is AccessReason.UNVERIFIED
+
+
+async def test_an_expired_answer_is_not_kept_when_caching_is_off(
+    slack: SlackStandIn, served_slack
+) -> None:
+    access = policy(served_slack, access_cache_ttl_s=0)
+    assert (await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)).allowed is True
+    slack.api_errors["users.info"] = "internal_error"
+    refused = await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)
+    assert refused.reason is AccessReason.UNVERIFIED
+
+
+async def test_the_budget_counts_slacks_answer_not_the_wait_for_a_busy_process(
+    slack: SlackStandIn, served_slack
+) -> None:
+    _, api_url = served_slack
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=api_url)
+    access = AccessPolicy(Settings(_env_file=None), client, timeout_s=0.3)
+    check = asyncio.create_task(access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL))
+    await asyncio.sleep(0)  # the check has begun and waits for its turn to ask Slack
+    time.sleep(0.6)  # noqa: ASYNC251  # a busy process: the loop is held for twice the budget
+    decision = await check
+    assert decision.allowed is True
+    assert users_info_calls(slack, DEFAULT_USER) == 1
+
+
+class HoldingSlack:
+    """Slack's ``users.info`` on loopback, holding its answer for the users in ``held``."""
+
+    def __init__(self, *held: str) -> None:
+        self.held = set(held)
+        self.release = threading.Event()
+        self.holding = threading.Event()
+        self.received: list[str] = []
+        self.app = Starlette(routes=[Route("/api/users.info", self._users_info, methods=["GET"])])
+
+    async def _users_info(self, request: Request) -> JSONResponse:
+        user = str(request.query_params.get("user"))
+        self.received.append(user)
+        if user in self.held:
+            self.holding.set()
+            await asyncio.to_thread(self.release.wait)
+        return JSONResponse({"ok": True, "user": member(user)})
+
+
+@asynccontextmanager
+async def one_connection_to(slack: HoldingSlack) -> AsyncIterator[tuple[SlackHttp, str]]:
+    """The app's shared Slack session, allowed a single connection, and the stand-in's API URL."""
+    with ServedApp(slack.app, lifespan="off") as server:
+        slack_http = SlackHttp()
+        await slack_http.start()
+        try:
+            yield slack_http, f"{server.url}/api/"
+        finally:
+            slack.release.set()
+            await slack_http.aclose()
+
+
+async def test_waiting_for_a_free_connection_is_not_counted_as_slack_being_slow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(session_module, "MAX_CONNECTIONS_PER_HOST", 1)
+    slack = HoldingSlack("U0BUSY001")
+    async with one_connection_to(slack) as (slack_http, api_url):
+        other = slack_http.attach(AsyncWebClient(token=BOT_TOKEN, base_url=api_url))
+        client = slack_http.attach(
+            AsyncWebClient(token=BOT_TOKEN, base_url=api_url, timeout=ACCESS_CALL_LIMIT_S)
+        )
+        access = AccessPolicy(Settings(_env_file=None), client, timeout_s=0.3)
+        busy = asyncio.create_task(other.users_info(user="U0BUSY001"))
+        assert await asyncio.to_thread(slack.holding.wait, 10)  # the one connection is taken
+        check = asyncio.create_task(access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL))
+        await asyncio.sleep(0.6)  # the check waits for the connection, twice its budget
+        assert slack.received == ["U0BUSY001"]
+        slack.release.set()
+        async with asyncio.timeout(10):
+            decision = await check
+            await busy
+        assert decision.allowed is True
+        assert slack.received == ["U0BUSY001", DEFAULT_USER]
+
+
+async def test_an_agent_verified_earlier_is_served_while_slack_is_slow_after_expiry() -> None:
+    slack = HoldingSlack()
+    clock = Clock()
+    async with one_connection_to(slack) as (slack_http, api_url):
+        client = slack_http.attach(
+            AsyncWebClient(token=BOT_TOKEN, base_url=api_url, timeout=ACCESS_CALL_LIMIT_S)
+        )
+        access = AccessPolicy(
+            Settings(_env_file=None, access_cache_ttl_s=300), client, clock=clock, timeout_s=2.0
+        )
+        assert (await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)).allowed is True
+        slack.held.add(DEFAULT_USER)  # from now on Slack takes its time to answer
+        clock.now += 301
+
+        async with asyncio.timeout(10):  # a check that waited for Slack would be refused below
+            decision = await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)
+        assert decision.allowed is True
+        assert await asyncio.to_thread(slack.holding.wait, 10)  # asked again, in the background
+        assert slack.received == [DEFAULT_USER, DEFAULT_USER]
+        await access.aclose()
+
+
+async def test_through_the_shared_session_a_slow_answer_still_refuses() -> None:
+    slack = HoldingSlack(DEFAULT_USER)
+    async with one_connection_to(slack) as (slack_http, api_url):
+        client = slack_http.attach(
+            AsyncWebClient(token=BOT_TOKEN, base_url=api_url, timeout=ACCESS_CALL_LIMIT_S)
+        )
+        access = AccessPolicy(Settings(_env_file=None), client, timeout_s=0.3)
+        async with asyncio.timeout(10):
+            decision = await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)
+        assert decision.reason is AccessReason.UNVERIFIED
+        assert slack.received == [DEFAULT_USER]
+
+
+class GatedDirectorySlack:
+    """A Web API client listing one member a page, holding the second page until released."""
+
+    def __init__(self) -> None:
+        self.first_page_sent = asyncio.Event()
+        self.release = asyncio.Event()
+        self.users_info_calls: list[str] = []
+
+    async def users_list(self, *, limit: int, cursor: str | None) -> Any:
+        if cursor is None:
+            self.first_page_sent.set()
+            return {"members": [member("U0PAGE001")], "response_metadata": {"next_cursor": "2"}}
+        await self.release.wait()
+        return {"members": [member("U0PAGE002")], "response_metadata": {"next_cursor": ""}}
+
+    async def users_info(self, *, user: str) -> Any:
+        self.users_info_calls.append(user)
+        return {"ok": True, "user": member(user)}
+
+
+async def test_lookups_are_served_while_a_large_directory_is_still_being_listed() -> None:
+    fake = GatedDirectorySlack()
+    access = AccessPolicy(Settings(_env_file=None), fake, timeout_s=2.0)  # type: ignore[arg-type]
+    listing = asyncio.create_task(access.refresh_directory())
+    async with asyncio.timeout(10):
+        await fake.first_page_sent.wait()
+        assert (await access.decide(TEAM_ID, "U0PAGE001", DEFAULT_CHANNEL)).allowed is True
+        assert (await access.decide(TEAM_ID, "U0NOTYET1", DEFAULT_CHANNEL)).allowed is True
+        assert fake.users_info_calls == ["U0NOTYET1"]  # listed members are not asked about
+        assert not listing.done()
+        fake.release.set()
+        assert await listing == 2
+    assert (await access.decide(TEAM_ID, "U0PAGE002", DEFAULT_CHANNEL)).allowed is True
+    assert fake.users_info_calls == ["U0NOTYET1"]
 
 
 # --- the directory: users.list keeps the cache warm ------------------------------------------
@@ -474,7 +708,7 @@ async def test_a_failing_page_keeps_the_pages_listed_before_it(
     slack.users["U0PAGE002"] = member("U0PAGE002")
     access = policy(served_slack)
 
-    real_users_list = access._client.users_list
+    real_users_list = access.directory._client.users_list
     pages = 0
 
     async def users_list(**kwargs: Any) -> Any:
@@ -487,7 +721,7 @@ async def test_a_failing_page_keeps_the_pages_listed_before_it(
         finally:
             slack.api_errors.pop("users.list", None)
 
-    access._client.users_list = users_list  # type: ignore[method-assign]
+    access.directory._client.users_list = users_list  # type: ignore[method-assign]
     assert await access.refresh_directory() == 1
     assert (await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)).allowed is True
     assert users_info_calls(slack, DEFAULT_USER) == 0
@@ -509,12 +743,12 @@ async def test_a_rate_limited_listing_waits_as_slack_asks_and_goes_on(
 async def test_a_huge_workspace_is_listed_up_to_the_page_limit(
     slack: SlackStandIn, served_slack, monkeypatch: pytest.MonkeyPatch, caplog
 ) -> None:
-    monkeypatch.setattr(access_module, "DIRECTORY_MAX_PAGES", 2)
+    monkeypatch.setattr(directory_module, "DIRECTORY_MAX_PAGES", 2)
     slack.users_list_page_size = 1
     for user in ("U0PAGE001", "U0PAGE002"):
         slack.users[user] = member(user)
     access = policy(served_slack)
-    caplog.set_level(logging.INFO, logger="bot.access.policy")
+    caplog.set_level(logging.INFO, logger="bot.access.directory")
     assert await access.refresh_directory() == 2
     assert len(slack.api_calls("users.list")) == 2
     assert "users.list: stopped after 2 pages" in caplog.text
@@ -533,6 +767,7 @@ async def test_listed_members_expire_like_any_other_entry(
     assert users_info_calls(slack, DEFAULT_USER) == 0
     clock.now += 2
     assert (await access.decide(TEAM_ID, DEFAULT_USER, DEFAULT_CHANNEL)).allowed is True
+    await refreshed(access, DEFAULT_USER)
     assert users_info_calls(slack, DEFAULT_USER) == 1
 
 
@@ -625,17 +860,72 @@ async def test_put_keeps_a_value_for_the_ttl_and_nothing_when_caching_is_off() -
     assert loads == ["U0PUT0001", "U0PUT0001"]
 
 
-async def test_put_respects_the_size_limit_dropping_the_oldest() -> None:
+async def test_a_full_cache_drops_the_least_recently_used_entry() -> None:
     cache: TtlCache[int] = TtlCache(300, clock=Clock(), max_entries=2)
+    loads: list[str] = []
+
+    def loader(key: str) -> Callable[[], Awaitable[int]]:
+        async def load() -> int:
+            loads.append(key)
+            return 0
+
+        return load
+
     cache.put("a", 1)
     cache.put("b", 2)
-    cache.put("a", 3)  # refreshed: now the newest
-    cache.put("c", 4)  # drops b, the oldest
+    assert await cache.get("a", loader("a")) == 1  # used: b is now the least recent
+    cache.put("c", 4)  # drops b
 
-    async def load() -> int:
-        return 0
+    assert await cache.get("a", loader("a")) == 1
+    assert await cache.get("c", loader("c")) == 4
+    assert await cache.get("b", loader("b")) == 0
+    assert loads == ["b"]
 
-    assert [await cache.get(k, load) for k in ("a", "b", "c")] == [3, 0, 4]
+
+async def test_an_expired_value_is_served_while_one_shared_load_refreshes_it() -> None:
+    clock = Clock()
+    cache: TtlCache[str] = TtlCache(300, stale_s=600, clock=clock)
+    release = asyncio.Event()
+    loads = 0
+
+    async def load() -> str:
+        nonlocal loads
+        loads += 1
+        await release.wait()
+        return "new"
+
+    cache.put("k", "old")
+    clock.now += 301
+    assert [await cache.get("k", load) for _ in range(3)] == ["old"] * 3
+    refresh = cache.loading("k")
+    assert refresh is not None
+    release.set()
+    assert await refresh == "new"
+    assert loads == 1
+    assert await cache.get("k", load) == "new"
+    clock.now += 301 + 600  # past the stale time too: the next caller waits for a load
+    assert await cache.get("k", load) == "new"
+    assert loads == 2
+
+
+async def test_a_failed_refresh_keeps_the_stale_value_and_is_tried_again() -> None:
+    clock = Clock()
+    cache: TtlCache[str] = TtlCache(300, stale_s=600, clock=clock)
+    attempts = 0
+
+    async def failing() -> str:
+        nonlocal attempts
+        attempts += 1
+        raise RuntimeError("Slack is down")
+
+    cache.put("k", "old")
+    clock.now += 301
+    for expected_attempts in (1, 2):
+        assert await cache.get("k", failing) == "old"
+        refresh = cache.loading("k")
+        assert refresh is not None
+        await asyncio.wait([refresh])
+        assert attempts == expected_attempts
 
 
 # --- the rate limit ----------------------------------------------------------------------

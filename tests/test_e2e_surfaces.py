@@ -20,7 +20,6 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot import ids
-from bot.blocks import check_limits
 from bot.dev.slack_requests import (
     DEFAULT_USER,
     DEFAULT_VIEW_ID,
@@ -36,6 +35,7 @@ from bot.dev.slack_requests import (
 )
 from bot.ropo import sandbox_data as sandbox
 from bot.slack.web import EVENTS_PATH
+from tests.blocks.limits import check_limits
 from tests.conftest import SIGNING_SECRET, Stack
 from tests.privacy import assert_no_identity_code
 

@@ -1,1 +1,1 @@
-"""Who may look up: the policy, the member directory, the rate limit and the gate."""
+"""Who may look up: the policy, the member directory and its cache, the rate limit, the gate."""

@@ -94,7 +94,7 @@ def _insert_rows(count: int) -> str:
 
     One statement per batch, not one per row: sqlite3 lets go of the GIL around every
     statement it steps, and while the event loop is busy each re-acquisition can wait a whole
-    switch interval (5 ms), so executemany() of 100 rows took ~200 ms under load (bench/).
+    switch interval, so executemany() of a batch takes many times longer under load (bench/).
     A single statement is also atomic on its own, so a batch needs no BEGIN and COMMIT.
     """
     return (

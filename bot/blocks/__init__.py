@@ -1,7 +1,7 @@
 """Pure Block Kit builders: typed results in, Slack message and view payloads out."""
 
 from bot.blocks.access import render_access_refused, render_refusal_view, render_slow_down
-from bot.blocks.common import STATUS_LEGEND, StatusInfo, check_limits, escape_mrkdwn
+from bot.blocks.common import STATUS_LEGEND, StatusInfo, escape_mrkdwn
 from bot.blocks.details import render_details_loading, render_details_view
 from bot.blocks.home import render_home
 from bot.blocks.modal import (
@@ -28,7 +28,6 @@ __all__ = [
     "NOTHING_FOUND_NOTICE",
     "STATUS_LEGEND",
     "StatusInfo",
-    "check_limits",
     "escape_mrkdwn",
     "read_lookup_form",
     "render_access_refused",

@@ -1,4 +1,4 @@
-"""Ropo One bearer tokens: fetched once, shared, renewed before they expire or on a 401."""
+"""Ropo One bearer tokens: an ``httpx.Auth`` flow, one login shared, renewed early or on a 401."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import binascii
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from dataclasses import dataclass
 
+import httpx
 from pydantic import SecretStr
 
 logger = logging.getLogger(__name__)
@@ -46,11 +47,15 @@ def token_lifetime(jwt: str, *, now: float | None = None) -> float:
         return float(TOKEN_LIFETIME_S)
 
 
-class TokenCache:
-    """Holds the current token and makes sure at most one login is in flight at a time.
+class RopoAuth(httpx.Auth):
+    """Ropo One's bearer token on every request, as an ``httpx.Auth`` flow.
 
-    ``login`` is the coroutine that asks Ropo for a new token. Fifty lookups arriving on a
-    cold start wait on one lock and share the one token it fetches.
+    ``login`` is the coroutine that asks Ropo for a new token (without this auth: it is the
+    one request that has no token). One token serves the whole process: concurrent requests
+    on a cold start, or all those Ropo answered 401 at once, wait on one lock and share the
+    one login it makes. A token is renewed shortly before it expires, and once when Ropo
+    answers 401 to it (revoked, or Ropo restarted); a 401 to the renewed token is the
+    caller's to report.
     """
 
     def __init__(self, login: Callable[[], Awaitable[str]]) -> None:
@@ -58,7 +63,23 @@ class TokenCache:
         self._token: Token | None = None
         self._lock = asyncio.Lock()
 
-    async def get(self) -> SecretStr:
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
+        """Not supported: the token is fetched with the async client."""
+        raise RuntimeError("RopoAuth works with httpx.AsyncClient only")
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """Send ``request`` with the current token; on a 401, renew it and send it once more."""
+        token = await self._current()
+        request.headers["Authorization"] = f"Bearer {token.get_secret_value()}"
+        response = yield request
+        if response.status_code == 401:
+            token = await self._renew_after_rejection(token)
+            request.headers["Authorization"] = f"Bearer {token.get_secret_value()}"
+            yield request
+
+    async def _current(self) -> SecretStr:
         """A fresh token, logging in first if there is none or it is about to expire."""
         token = self._token
         if token is not None and token.fresh:
@@ -69,7 +90,7 @@ class TokenCache:
                 token = await self._renew()
             return token.value
 
-    async def renew_after_rejection(self, rejected: SecretStr) -> SecretStr:
+    async def _renew_after_rejection(self, rejected: SecretStr) -> SecretStr:
         """Replace a token Ropo answered 401 to, unless another request already replaced it."""
         async with self._lock:
             token = self._token

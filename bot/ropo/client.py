@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import email.utils
 import json
 import logging
-import math
 import random
 import time
 from decimal import Decimal
@@ -28,7 +26,8 @@ from bot.metrics import ROPO_REQUEST_SECONDS, TOKEN_RENEWALS
 from bot.national_ids import default_ssn_format, format_for_ropo
 from bot.query import Identifier, Query
 from bot.redact import redact
-from bot.ropo.auth import TokenCache
+from bot.retry_after import parse_retry_after
+from bot.ropo.auth import RopoAuth
 from bot.ropo.errors import (
     RopoAuthError,
     RopoBadRequest,
@@ -43,7 +42,7 @@ from bot.ropo.transport import RopoTransport, environment_proxy
 logger = logging.getLogger(__name__)
 
 # When the current lookup's budget runs out (event-loop time). Login runs inside a lookup's
-# task, so it sees the same deadline without threading it through the token cache.
+# task, so it sees the same deadline without threading it through the auth flow.
 _deadline: contextvars.ContextVar[float] = contextvars.ContextVar("ropo_deadline")
 
 CONNECT_TIMEOUT_S = 3.0
@@ -60,6 +59,7 @@ _OPERATIONS = {  # metric labels
     "jobs/findbyendcustomer": "invoice_query",
     "jobs": "job_details",
 }
+_NO_AUTH = httpx.Auth()  # the base flow sends the request as it is: the login has no token
 
 
 class RopoClient:
@@ -91,8 +91,8 @@ class RopoClient:
             or RopoTransport(max_connections=MAX_CONNECTIONS, proxy=environment_proxy(base_url)),
             timeout=httpx.Timeout(timeout_s, connect=min(CONNECT_TIMEOUT_S, timeout_s)),
             headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+            auth=RopoAuth(self._observed_login),
         )
-        self._tokens = TokenCache(self._observed_login)
         # Set when Ropo refuses our cid/apicode, cleared by the next successful login:
         # /readyz reports it, since no lookup can succeed until an admin fixes the settings.
         self.last_login_rejected = False
@@ -187,15 +187,10 @@ class RopoClient:
         method: str = "POST",
         params: dict[str, Any] | None = None,
     ) -> httpx.Response:
-        token = await self._tokens.get()
-        response = await self._post_with_retries(path, body, token, method=method, params=params)
+        # RopoAuth has already renewed the token once on a 401: this one is not ours to fix.
+        response = await self._post_with_retries(path, body, method=method, params=params)
         if response.status_code == 401:
-            token = await self._tokens.renew_after_rejection(token)
-            response = await self._post_with_retries(
-                path, body, token, method=method, params=params
-            )
-            if response.status_code == 401:
-                raise RopoAuthError("Ropo One rejected a freshly issued token", status=401)
+            raise RopoAuthError("Ropo One rejected a freshly issued token", status=401)
         return response
 
     async def _observed_login(self) -> str:
@@ -215,7 +210,7 @@ class RopoClient:
 
     async def _login(self) -> str:
         body = {"cid": self._cid, "apicode": self._apicode.get_secret_value()}
-        response = await self._post_with_retries("token", body, None)
+        response = await self._post_with_retries("token", body, login=True)
         if response.status_code not in (200, 201):
             error = _error_for(response, "login")
             apicode = self._apicode.get_secret_value()
@@ -237,20 +232,23 @@ class RopoClient:
         self,
         path: str,
         body: dict[str, Any] | None,
-        token: SecretStr | None,
         *,
+        login: bool = False,
         method: str = "POST",
         params: dict[str, Any] | None = None,
     ) -> httpx.Response:
-        """POST (or ``method``), retrying what is safe to retry; the last response, or raises."""
-        headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
+        """POST (or ``method``), retrying what is safe to retry; the last response, or raises.
+
+        Sent with the bearer token (the client's :class:`RopoAuth`), except the login itself.
+        """
+        auth = _NO_AUTH if login else httpx.USE_CLIENT_DEFAULT
         attempt = 0
         while True:
             started = time.monotonic()
             try:
                 with ROPO_REQUEST_SECONDS.labels(_OPERATIONS.get(path, "other")).time():
                     response = await self._http.request(
-                        method, path, json=body, params=params, headers=headers
+                        method, path, json=body, params=params, auth=auth
                     )
             except httpx.TimeoutException:
                 failure: RopoError = RopoTimeout(f"Ropo One timed out on {path}")
@@ -269,7 +267,9 @@ class RopoClient:
                 if response.status_code not in RETRYABLE_STATUSES:
                     return response
                 failure = _error_for(response, path)
-                retry_after = _retry_after_s(response)
+                retry_after = parse_retry_after(
+                    response.headers.get("retry-after"), cap_s=MAX_RETRY_AFTER_S
+                )
             if attempt >= self._max_retries:
                 raise failure
             delay = _backoff_s(attempt) if retry_after is None else retry_after
@@ -355,23 +355,6 @@ def _parse_job_details(response: httpx.Response, job_id: int) -> JobDetails:
 
 def _content_type(response: httpx.Response) -> str:
     return response.headers.get("content-type", "no content-type").split(";")[0]
-
-
-def _retry_after_s(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-        if not math.isfinite(seconds):
-            return None  # "NaN" parses as a float; waiting on it would burn the whole budget
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        seconds = when.timestamp() - time.time()
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
 
 
 def _backoff_s(attempt: int) -> float:

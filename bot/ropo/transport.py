@@ -1,10 +1,10 @@
 """How the Ropo client reaches Ropo One: httpx's API over aiohttp's HTTP/1.1 connections.
 
-Measured under bench/ (800 lookups in flight, Ropo answering in 1 s), httpx's own stack
-(httpcore, h11 and anyio) cost about 0.9 ms of the event loop per lookup; the same request
-through aiohttp costs about 0.45 ms, and the event loop is what every agent waits on in a
-rush. So the client keeps httpx (its requests, responses, timeouts and errors, which the
-rest of the adapter and its tests speak) and sends through ``httpx-aiohttp``'s transport.
+In a rush (bench/ measures it), httpx's own stack (httpcore, h11 and anyio) costs the event
+loop clearly more per lookup than the same request sent through aiohttp, and the event loop
+is what every agent waits on. So the client keeps httpx (its requests, responses, timeouts
+and errors, which the rest of the adapter and its tests speak) and sends through
+``httpx-aiohttp``'s transport.
 
 That transport maps aiohttp's errors to httpx's, but files a refused or dropped connection
 under ``ConnectTimeout`` and lets a few aiohttp errors through unmapped. :class:`RopoTransport`

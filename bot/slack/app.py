@@ -18,8 +18,9 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import listeners
+from bot.access.directory import ACCESS_CALL_LIMIT_S
 from bot.access.gate import AccessGate
-from bot.access.policy import ACCESS_CHECK_TIMEOUT_S, AccessPolicy
+from bot.access.policy import AccessPolicy
 from bot.access.ratelimit import SlidingWindowLimiter
 from bot.audit import AuditStore, AuditTrail, audit_key
 from bot.details import InvoiceDetailsLookup
@@ -141,12 +142,16 @@ def _ropo_credentials_problem(ropo: RopoClient) -> str | None:
 
 
 def _access_client(settings: Settings) -> AsyncWebClient:
-    """The Web API client access asks ``users.info`` with: the bot's token, a short timeout."""
+    """The Web API client access asks ``users.info`` with: the bot's token, a bounded wait.
+
+    Slack's answer is timed by the access directory itself; this limit also ends a wait for
+    a free connection.
+    """
     token = settings.slack_bot_token
     return AsyncWebClient(
         token=token.get_secret_value() if token else OFFLINE_BOT_TOKEN,
         base_url=settings.slack_api_url,
-        timeout=int(ACCESS_CHECK_TIMEOUT_S) + 1,
+        timeout=ACCESS_CALL_LIMIT_S,
         logger=logging.getLogger("slack_sdk.web"),
     )
 

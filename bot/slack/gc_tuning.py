@@ -2,9 +2,9 @@
 
 CPython's cyclic collector runs after every 700 net allocations, and every tenth and
 hundredth run it walks older objects too: after start-up that is several hundred thousand
-objects of imported modules that live as long as the process. In a rush (bench/: 800
-lookups in flight) those walks cost about a sixth of the event loop's time, spread over
-whatever happened to allocate. Freezing what start-up created takes it out of the
+objects of imported modules that live as long as the process. In a rush (bench/, with
+hundreds of lookups in flight) those walks take a large share of the event loop's time,
+spread over whatever happened to allocate. Freezing what start-up created takes it out of the
 collector's sight, and a higher first threshold makes collections rarer; reference counting
 still frees almost everything the moment it is no longer used.
 """

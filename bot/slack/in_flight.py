@@ -3,7 +3,7 @@
 Two uses. Acknowledgements before lookups: Slack's 3-second deadline is hard, a lookup's is
 not, and both compete for one event loop. Bolt returns an ack from a task that polls for it
 every 10 ms, so a lookup starting right after its ``ack()`` delays the acknowledgements
-queued behind it (bench/: at 800 simultaneous commands ack p99 went from ~350 ms to ~1 s);
+queued behind it (bench/: in a large burst the slowest acks come close to Slack's deadline);
 lookups therefore wait until no request awaits its ack. And a clean shutdown: a deploy lets
 the lookups already acknowledged finish and answer before the connections close.
 """

@@ -2,9 +2,10 @@
 
 slack_sdk's async clients open a new ``aiohttp.ClientSession`` (a new pool, a new TCP and TLS
 connection) for every call they are not given a session for, and Bolt's ``respond()`` cannot
-be given one at all. In a rush that is a new connection per ``users.info`` and per reply, and
-the bench measured each costing ~160 ms of a busy event loop. Here the Web API clients and
-every ``respond()`` share one session, opened when the app starts and closed when it stops.
+be given one at all. In a rush that is a new connection per ``users.info`` and per reply, each
+a TCP and TLS handshake on an event loop that is already the bottleneck. Here the Web API
+clients and every ``respond()`` share one session, opened when the app starts and closed when
+it stops.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import WebhookResponse
 
 from bot import __version__
+from bot.slack.answer_time import answer_trace
 
 SLACK_TIMEOUT_S = 30  # slack_sdk's own default for one call
 MAX_CONNECTIONS = 1000
 # Per host (the replies' hooks.slack.com, the Web API's slack.com): in a rush, replies wait
 # briefly for one of these warm connections instead of each opening (and TLS-handshaking)
-# its own; bench/ measured 0.43 ms of CPU per reply uncapped, 0.23 ms with 100.
+# its own, which costs less CPU per reply than opening more (bench/ compares them).
 MAX_CONNECTIONS_PER_HOST = 100
 _JSON_HEADERS = {
     "Content-Type": "application/json; charset=utf-8",
@@ -39,7 +41,7 @@ class SessionRespond(AsyncRespond):
     """Bolt's ``respond()``, posting to the ``response_url`` through the shared session.
 
     It posts with aiohttp itself rather than through slack_sdk's webhook client, which is
-    built anew for every URL and took ~0.08 ms more per reply (bench/); like that client, it
+    built anew for every URL and costs more per reply (bench/); like that client, it
     tries once more when a kept-alive connection turns out to have been closed by Slack.
     """
 
@@ -99,6 +101,7 @@ class SlackHttp:
             connector=aiohttp.TCPConnector(
                 limit=MAX_CONNECTIONS, limit_per_host=MAX_CONNECTIONS_PER_HOST
             ),
+            trace_configs=[answer_trace()],  # answer_within: a wait for a connection is not Slack's
         )
         for client in self._clients:
             client.session = self._session

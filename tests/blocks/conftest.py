@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot.blocks import check_limits
 from bot.lookup import LookupResult, sort_invoices
 from bot.query import Identifier, IdentifierKind, Query
 from bot.ropo.models import Invoice
 from bot.settings import RopoEnvironment
 from tests import golden
+from tests.blocks.limits import check_limits
 
 REFERENCE = "R-TEST01"
 

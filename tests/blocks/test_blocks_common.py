@@ -14,7 +14,6 @@ from bot.blocks.common import (
     SOURCE_LABELS,
     STATUS_LEGEND,
     button,
-    check_limits,
     code,
     context,
     escape_mrkdwn,
@@ -26,6 +25,7 @@ from bot.blocks.common import (
 from bot.blocks.money import format_amount
 from bot.ropo.models import InvoiceStatus
 from bot.settings import RopoEnvironment
+from tests.blocks.limits import check_limits
 
 
 def test_escape_mrkdwn_escapes_the_three_control_characters() -> None:

@@ -11,13 +11,14 @@ import pytest
 from slack_sdk.models.views import View
 
 from bot import ids
-from bot.blocks import check_limits, render_details_loading, render_details_view
+from bot.blocks import render_details_loading, render_details_view
 from bot.details import DetailsResult
 from bot.lookup import FailureKind, LookupFailure
 from bot.query import Identifier, IdentifierKind, Query
 from bot.ropo import sandbox_data as sandbox
 from bot.ropo.models import JobDetails
 from bot.settings import RopoEnvironment
+from tests.blocks.limits import check_limits
 
 HETU = Identifier(IdentifierKind.HETU, sandbox.HETU_MANY_INVOICES)
 LINK = "https://sandbox.myropo.example/invoice/9100004"

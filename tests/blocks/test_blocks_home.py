@@ -10,9 +10,10 @@ import pytest
 from slack_sdk.models.views import View
 
 from bot import ids
-from bot.blocks import STATUS_LEGEND, check_limits, render_home
+from bot.blocks import STATUS_LEGEND, render_home
 from bot.blocks.common import SOURCE_LABELS
 from bot.settings import RopoEnvironment
+from tests.blocks.limits import check_limits
 from tests.privacy import assert_no_identity_code
 
 CASES: dict[str, dict[str, Any]] = {

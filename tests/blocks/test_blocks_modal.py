@@ -12,7 +12,6 @@ from slack_sdk.models.views import View
 from bot import ids
 from bot.blocks import (
     NOTHING_FOUND_NOTICE,
-    check_limits,
     read_lookup_form,
     render_choose_identifier,
     render_expired_context,
@@ -32,6 +31,7 @@ from bot.query import Identifier, IdentifierKind, Query
 from bot.ropo import sandbox_data as sandbox
 from bot.ropo.models import Invoice
 from bot.settings import RopoEnvironment
+from tests.blocks.limits import check_limits
 from tests.privacy import assert_no_identity_code
 
 LOCALE = "en_FI"

@@ -20,12 +20,12 @@ from bot.blocks import (
     render_unexpected_error,
     with_lookup_another,
 )
-from bot.blocks.common import MAX_BUTTON_VALUE
 from bot.lookup import FailureKind, LookupFailure, LookupResult
 from bot.query import Identifier, IdentifierKind, Query, Refusal, RefusalReason
 from bot.ropo import sandbox_data as sandbox
 from bot.ropo.models import Invoice
 from bot.settings import RopoEnvironment
+from tests.blocks.limits import MAX_BUTTON_VALUE
 from tests.privacy import assert_no_identity_code
 
 LOCALE = "en_FI"

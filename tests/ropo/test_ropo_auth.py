@@ -107,6 +107,20 @@ async def test_a_revoked_token_is_renewed_once_and_the_lookup_succeeds(
     assert renewed != rejected
 
 
+async def test_the_renewing_login_carries_no_token_and_the_retry_carries_the_new_one(
+    client: RopoClient, sandbox: SandboxState
+) -> None:
+    await client.find_invoices(custnum(CUSTNUM_SMALL))
+    sandbox.revoke_tokens()
+    await client.find_invoices(custnum(CUSTNUM_SMALL))
+
+    paths = [request.path for request in sandbox.requests]
+    assert paths == [TOKEN_URL_PATH, FIND_URL_PATH, FIND_URL_PATH, TOKEN_URL_PATH, FIND_URL_PATH]
+    assert "authorization" not in sandbox.requests[3].headers
+    assert sandbox.requests[3].json == {"cid": TEST_CID, "apicode": TEST_APICODE}
+    assert sandbox.requests[4].json == sandbox.requests[2].json  # the same query, resent
+
+
 async def test_a_queued_401_renews_the_token_once_and_the_lookup_succeeds(
     client: RopoClient, sandbox: SandboxState
 ) -> None:
