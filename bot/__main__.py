@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot [serve | socket | demo | sandbox | audit]``.
+"""Command line: ``python -m bot [serve | socket | demo | sandbox | audit | migrate]``.
 
 With no command it picks for you: Socket Mode when ``SLACK_APP_TOKEN`` is set, HTTP mode when
 ``SLACK_SIGNING_SECRET`` and ``SLACK_BOT_TOKEN`` are, and otherwise the demo console.
@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_socket(settings))
         if command == "audit":
             return audit_cli.run(settings, args)
+        if command == "migrate":
+            return _migrate(settings)
         if command == "demo":
             from bot.dev.demo import run_demo
 
@@ -70,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
         "audit", help="search the audit trail (who looked up whom), or purge old rows"
     )
     audit_cli.add_arguments(audit)
+    commands.add_parser(
+        "migrate", help="bring the database's schema up to date (DATABASE_URL, else AUDIT_DB)"
+    )
     parser.set_defaults(port=None, host="0.0.0.0", once=None, latency=0.0)  # noqa: S104
     return parser
 
@@ -88,19 +93,40 @@ def _serve(settings: Settings, port: int, host: str) -> int:
             "HTTP mode needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET "
             "(or run `python -m bot demo` to try the app without Slack)"
         )
-    from bot.slack.gc_tuning import settle_after_start_up
-    from bot.slack.web import create_web_app
+    from starlette.applications import Starlette
 
-    app = create_web_app(settings)
-    settle_after_start_up()  # everything is imported and built: what lives for good
+    from bot.slack.gc_tuning import settle_after_start_up
+    from bot.slack.web import WORKER_FACTORY, create_web_app
+    from bot.store.open import migrate
+
+    workers = settings.web_concurrency
+    if workers > 1:
+        # Each worker builds its own app from the environment (its own Ropo token and member
+        # directory); the store is migrated once here, before any of them starts.
+        logger.info("store: %s; starting %d worker processes", migrate(settings), workers)
+        app: Starlette | str = WORKER_FACTORY
+    else:
+        app = create_web_app(settings)
+        settle_after_start_up()  # everything is imported and built: what lives for good
     uvicorn.run(
         app,
+        factory=workers > 1,
+        workers=workers,
         host=host,
         port=port,
         log_config=None,  # ours, with the redacting filter
         access_log=settings.log_level == "DEBUG",
         timeout_graceful_shutdown=10,
     )
+    return 0
+
+
+def _migrate(settings: Settings) -> int:
+    from bot.store.migrations import LATEST
+    from bot.store.open import migrate
+
+    where = migrate(settings)
+    print(f"The schema of {where} is at version {LATEST}.")
     return 0
 
 

@@ -15,6 +15,7 @@ from bot.lookup import InvoiceLookup
 from bot.settings import RopoEnvironment, Settings
 from bot.slack.context import ContextSealer
 from bot.slack.in_flight import InFlight
+from bot.store.base import Store
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,8 @@ class Services:
 
     ``access`` decides who may look up (the middleware asks it on every request; the Home
     tab may ask it too), ``rate_limit`` counts each agent's lookups, and ``audit`` records
-    every attempt: ``lookup`` writes its own rows, the middleware the refusals.
+    every attempt: ``lookup`` writes its own rows, the middleware the refusals. Both keep
+    what they count and record in ``store``, shared with the app's other processes.
     """
 
     settings: Settings
@@ -36,6 +38,7 @@ class Services:
     access: AccessPolicy
     rate_limit: SlidingWindowLimiter
     audit: AuditTrail
+    store: Store
     # Requests not yet acknowledged (lookups wait for them), and lookups and refusals that
     # are acknowledged but not yet answered (shutdown waits for them): see bot/slack/in_flight.py.
     pending_acks: InFlight = field(default_factory=InFlight)
@@ -54,10 +57,11 @@ class Services:
         return self.settings.locale
 
     async def start(self) -> None:
-        """Start the background work: the access policy's directory of members.
+        """Start the background work: the store's connections, the directory of members.
 
         Call once the event loop runs (the web app's lifespan, Socket Mode's start-up).
         """
+        await self.store.start()
         await self.access.start()
 
     def after_ack(self, work: Coroutine[Any, Any, object], what: str) -> None:
@@ -94,7 +98,7 @@ class Services:
         """Release what the services hold.
 
         The access directory stops refreshing, then the audit trail stores its queue and
-        stops.
+        closes the store.
         """
         await self.access.aclose()
         await self.audit.aclose()

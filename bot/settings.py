@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     display_locale: str | None = None
+    web_concurrency: int = Field(default=1, ge=1, le=64)  # `serve`'s worker processes
 
     # Who may look up (see bot/access/): empty lists allow every full member.
     allowed_usergroup_ids: SlackIds = frozenset()
@@ -94,6 +95,8 @@ class Settings(BaseSettings):
     audit_db: Path = Path("audit.db")
     audit_required: bool = True
     audit_retention_days: int = Field(default=365, ge=1)
+    # postgresql://user:password@host:5432/db: the store every instance shares (bot/store/).
+    database_url: SecretStr | None = None
 
     @field_validator(
         "ropo_cid",
@@ -105,6 +108,7 @@ class Settings(BaseSettings):
         "slack_signing_secret",
         "slack_app_token",
         "audit_key",
+        "database_url",
         mode="before",
     )
     @classmethod
@@ -168,6 +172,17 @@ class Settings(BaseSettings):
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("must be a full http(s) URL")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgresql_url(cls, value: SecretStr | None) -> SecretStr | None:
+        # Never echo the value: it holds the database password.
+        if value is not None and urlsplit(value.get_secret_value()).scheme not in (
+            "postgresql",
+            "postgres",
+        ):
+            raise ValueError("must be a postgresql://user:password@host:5432/database URL")
         return value
 
     @field_validator("ropo_base_url")

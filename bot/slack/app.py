@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -23,14 +22,15 @@ from bot import listeners
 from bot.access.gate import AccessGate
 from bot.access.policy import ACCESS_CHECK_TIMEOUT_S, AccessPolicy
 from bot.access.ratelimit import SlidingWindowLimiter
-from bot.audit import AuditStore, AuditTrail, audit_key
+from bot.audit import AuditTrail, audit_key
 from bot.lookup import InvoiceLookup
 from bot.ropo.client import RopoClient
 from bot.ropo.sandbox import SANDBOX_APICODE, SANDBOX_CID, create_sandbox_app
 from bot.services import Services
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings
 from bot.slack.context import ContextSealer
 from bot.slack.session import SlackHttp
+from bot.store.open import open_store
 
 logger = logging.getLogger(__name__)
 
@@ -65,16 +65,14 @@ def create_services(
     """Wire the lookup use case, access, the rate limit and the audit trail for one process.
 
     Raises :class:`SettingsError` when the audit trail cannot work: no ``AUDIT_KEY`` with
-    real Ropo One credentials, or an ``AUDIT_DB`` that cannot be opened.
+    real Ropo One credentials, or a store (``AUDIT_DB`` or ``DATABASE_URL``) that cannot be
+    opened and migrated.
     """
     secret = settings.slack_signing_secret
     # Every instance shares the signing secret, so a button sealed by one opens on another.
     sealer = ContextSealer(secret.get_secret_value().encode() if secret else None)
     key = audit_key(settings)  # first: no key, no database file created
-    try:
-        store = AuditStore(settings.audit_db)
-    except sqlite3.Error as exc:
-        raise SettingsError(f"AUDIT_DB: cannot open {settings.audit_db} ({exc})") from None
+    store = open_store(settings)  # the audit trail and the rate limit share it
     audit = AuditTrail(store, key)
     lookup = InvoiceLookup(
         ropo,
@@ -88,8 +86,9 @@ def create_services(
         lookup=lookup,
         sealer=sealer,
         access=AccessPolicy(settings, _attach(slack_http, _access_client(settings))),
-        rate_limit=SlidingWindowLimiter(settings.rate_limit_per_minute),
+        rate_limit=SlidingWindowLimiter(settings.rate_limit_per_minute, store),
         audit=audit,
+        store=store,
     )
 
 

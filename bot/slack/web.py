@@ -21,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+WORKER_FACTORY = "bot.slack.web:create_worker_app"
+"""What each of ``WEB_CONCURRENCY`` worker processes imports and calls to build its app."""
 
 
 def create_web_app(settings: Settings, *, ropo: RopoClient | None = None) -> Starlette:
@@ -55,6 +57,19 @@ def create_web_app(settings: Settings, *, ropo: RopoClient | None = None) -> Sta
         ],
         lifespan=lifespan,
     )
+
+
+def create_worker_app() -> Starlette:
+    """One worker process's app, from the environment: each worker has its own connections."""
+    from bot.logs import configure_logging
+    from bot.settings import load_settings
+    from bot.slack.gc_tuning import settle_after_start_up
+
+    settings = load_settings()
+    configure_logging(settings)
+    app = create_web_app(settings)
+    settle_after_start_up()
+    return app
 
 
 def describe(settings: Settings) -> str:
