@@ -204,14 +204,16 @@ def migrate_postgres(
 
 def _statements(script: str) -> list[str]:
     """``script``'s statements one by one: ``executescript`` would commit our transaction."""
+    text = "\n".join(line.split("--", 1)[0] for line in script.splitlines())
     statements: list[str] = []
     current = ""
-    for line in script.splitlines(keepends=True):
-        current += line.split("--", 1)[0].rstrip() + "\n"
-        if sqlite3.complete_statement(current):
-            statements.append(current.strip())
+    for piece in text.split(";"):
+        current += piece + ";"
+        if sqlite3.complete_statement(current):  # not a ";" inside a string
+            if current.strip(" \n;"):
+                statements.append(current.strip())
             current = ""
-    if current.strip():
+    if current.strip(" \n;"):
         raise ValueError(f"incomplete SQL statement in a migration: {current.strip()[:60]}")
     return statements
 
