@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings)
     try:
         if command == "serve":
-            return _serve(settings, args.port or settings.port, args.host)
+            port = settings.port if args.port is None else args.port  # 0: any free port
+            return _serve(settings, port, args.host)
         if command == "socket":
             return asyncio.run(_socket(settings))
         if command == "audit":
@@ -59,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="HTTP mode: POST /slack/events on $PORT")
-    serve.add_argument("--port", type=int, help="default: $PORT or 3000")
+    serve.add_argument("--port", type=int, help="default: $PORT or 3000; 0: any free port")
     serve.add_argument("--host", default="0.0.0.0", help="default: all interfaces")  # noqa: S104
     commands.add_parser("socket", help="Socket Mode (needs SLACK_APP_TOKEN)")
     demo = commands.add_parser("demo", help="the app in this terminal, on the built-in sandbox")
