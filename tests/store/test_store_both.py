@@ -222,3 +222,18 @@ def test_migrating_twice_applies_nothing_the_second_time(tmp_path: Path) -> None
     migrate(settings)
     with closing(sqlite3.connect(settings.audit_db)) as connection:
         assert connection.execute("SELECT version FROM schema_migrations").fetchall() == [(1,)]
+
+
+def test_a_database_url_that_is_not_postgresql_is_refused_without_echoing_it() -> None:
+    from bot.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError) as refused:
+        load_settings(_env_file=None, database_url="mysql://bot:s3cret-pw@db/x")
+    assert "DATABASE_URL" in str(refused.value)
+    assert "s3cret-pw" not in str(refused.value)
+
+
+def test_one_worker_and_sqlite_are_the_defaults() -> None:
+    settings = Settings(_env_file=None)
+    assert settings.web_concurrency == 1
+    assert settings.database_url is None
