@@ -63,8 +63,9 @@ def _free_port() -> int:
 class PostgresServer:
     """One throw-away PostgreSQL cluster; ``start`` and ``stop`` may be called again."""
 
-    def __init__(self, binaries: Path) -> None:
+    def __init__(self, binaries: Path, *, durable: bool = False) -> None:
         self._bin = binaries
+        self._durable = durable  # fsync as in production (the bench), not a throw-away
         self.root = Path(tempfile.mkdtemp(prefix="bot-test-pg-"))
         self.data = self.root / "data"
         self.sockets = self.root / "sockets"
@@ -103,10 +104,9 @@ class PostgresServer:
         for attempt in range(attempts):
             if self.port == 0 or attempt:
                 self.port = _free_port()
-            options = (
-                f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 "
-                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-            )
+            options = f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1"
+            if not self._durable:
+                options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             try:
                 self._run(
                     "pg_ctl",
