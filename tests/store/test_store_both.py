@@ -134,6 +134,18 @@ async def test_two_instances_write_one_audit_trail(open_instance: OpenStore) -> 
     )
 
 
+async def test_closing_the_store_first_writes_every_row_already_queued(
+    open_instance: OpenStore,
+) -> None:
+    store = await open_instance()
+    writes = [asyncio.create_task(store.append(row(f"Q-{n:02}"))) for n in range(50)]
+    await asyncio.sleep(0)  # every append has queued its row
+    await store.aclose()  # what a SIGTERM comes down to
+    await asyncio.gather(*writes)
+    reader = await open_instance()
+    assert len(await reader.search(AuditQuery())) == 50
+
+
 async def test_purge_deletes_only_rows_older_than_the_cutoff(open_instance: OpenStore) -> None:
     store = await open_instance()
     await store.append(row("OLD", at="2024-01-01T00:00:00.000+00:00"))

@@ -11,6 +11,7 @@ import json
 import os
 import queue
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -100,10 +101,10 @@ def app_process(ropo_url: str, slack_url: str, **env: str) -> Iterator[AppProces
 
 
 @contextmanager
-def stand_ins() -> Iterator[tuple[ServedApp, ServedApp, SlackStandIn, Any]]:
-    """A Ropo One sandbox and a Slack stand-in on loopback."""
+def stand_ins(latency_s: float = 0.0) -> Iterator[tuple[ServedApp, ServedApp, SlackStandIn, Any]]:
+    """A Ropo One sandbox (taking ``latency_s`` per lookup) and a Slack stand-in on loopback."""
     slack = SlackStandIn()
-    ropo_app = create_sandbox_app()
+    ropo_app = create_sandbox_app(latency_s=latency_s)
     with ServedApp(ropo_app) as ropo, ServedApp(slack.app, lifespan="off") as slack_server:
         yield ropo, slack_server, slack, ropo_app.state.sandbox
 
@@ -177,6 +178,32 @@ def test_two_app_processes_share_one_audit_trail_and_one_rate_limit(
     assert result.returncode == 0, result.stderr
     outcomes = [line.split(",")[8] for line in result.stdout.splitlines()[1:]]
     assert outcomes == ["found 2"] * 30 + ["refused: rate_limited"] * 2
+
+
+def test_sigterm_mid_burst_answers_and_stores_every_acknowledged_lookup(
+    shared_store: dict[str, str],
+) -> None:
+    agent = "U0SIGTERM"
+    with stand_ins(latency_s=0.5) as (ropo, slack_server, slack, state):
+        slack.users[agent] = member(agent)
+        with (
+            app_process(ropo.url, slack_server.url, **shared_store) as app,
+            httpx.Client(timeout=15) as http,
+        ):
+            stack = Stack(app.url, slack_server.url, state, slack, http)
+            tokens = []
+            for _ in range(20):
+                response, token = stack.command("C-1001", user_id=agent)
+                assert response.status_code == 200
+                tokens.append(token)
+            app.process.terminate()  # as a platform stops an instance, lookups in flight
+            # uvicorn shuts down gracefully, then re-raises the signal it caught.
+            assert app.process.wait(timeout=30) in (0, -signal.SIGTERM)
+            for token in tokens:
+                assert "Invoices for" in stack.reply(token)["text"]
+    database = shared_store.get("DATABASE_URL")
+    path = Path(shared_store["AUDIT_DB"]) if database is None else None
+    assert lookups_by(agent, sqlite_path=path, url=database) == [("found", None)] * 20
 
 
 def test_web_concurrency_runs_that_many_workers_on_one_port(tmp_path: Path) -> None:
