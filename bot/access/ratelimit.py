@@ -57,6 +57,9 @@ class SlidingWindowLimiter:
         except (StoreUnavailable, TimeoutError):
             logger.error("the rate limit could not be counted in the store: request let through")
             return None
+        except Exception:  # a fault of ours must not stop the request unanswered either
+            logger.exception("the rate limit failed: request let through")
+            return None
         if oldest is None:
             return None
         return max(1, math.ceil(oldest + self.window_s - now))

@@ -16,7 +16,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import astuple
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -211,5 +211,5 @@ def _row(values: tuple[Any, ...]) -> AuditRow:
     return AuditRow(**row)
 
 
-def _midnight(day: Any) -> datetime:
+def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)

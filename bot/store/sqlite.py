@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bot.audit.store import AuditQuery, AuditRow, AuditStore, connect, purge, read_only, search
 from bot.store.base import Hit, StoreUnavailable, decide_hits, oldest_relevant
-from bot.store.batch import ThreadBatcher
+from bot.store.batch import BatchClosedError, ThreadBatcher
 
 
 class SqliteStore:
@@ -47,7 +47,7 @@ class SqliteStore:
         """Count ``hit`` in this host's shared file (see :func:`bot.store.base.decide_hits`)."""
         try:
             return await self._hits.submit(hit)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, BatchClosedError) as exc:
             raise StoreUnavailable(f"the rate limit could not be read from {self.path}") from exc
 
     def _count_hits(self, hits: list[Hit]) -> Sequence[float | None]:

@@ -249,3 +249,14 @@ def test_one_worker_and_sqlite_are_the_defaults() -> None:
     settings = Settings(_env_file=None)
     assert settings.web_concurrency == 1
     assert settings.database_url is None
+
+
+async def test_a_store_that_cannot_count_lets_the_request_through_and_says_so(
+    open_instance: OpenStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = await open_instance()
+    limiter = SlidingWindowLimiter(1, store)
+    await store.aclose()  # as good as a database that has gone away
+    assert await limiter.hit("U1") is None
+    assert await limiter.hit("U1") is None  # nothing counted: its audit row decides
+    assert "the rate limit could not be counted in the store" in caplog.text
