@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot [serve | socket | demo | sandbox | audit | doctor]``.
+"""Command line: ``python -m bot [serve | socket | demo | sandbox | audit | doctor | migrate]``.
 
 With no command it picks for you: Socket Mode when ``SLACK_APP_TOKEN`` is set, HTTP mode when
 ``SLACK_SIGNING_SECRET`` and ``SLACK_BOT_TOKEN`` are, and otherwise the demo console.
@@ -42,11 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings)
     try:
         if command == "serve":
-            return _serve(settings, args.port or settings.port, args.host)
+            port = settings.port if args.port is None else args.port  # 0: any free port
+            return _serve(settings, port, args.host)
         if command == "socket":
             return asyncio.run(_socket(settings))
         if command == "audit":
             return audit_cli.run(settings, args)
+        if command == "migrate":
+            return _migrate(settings)
         if command == "demo":
             from bot.dev.demo import run_demo
 
@@ -63,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="HTTP mode: POST /slack/events on $PORT")
-    serve.add_argument("--port", type=int, help="default: $PORT or 3000")
+    serve.add_argument("--port", type=int, help="default: $PORT or 3000; 0: any free port")
     serve.add_argument("--host", default="0.0.0.0", help="default: all interfaces")  # noqa: S104
     commands.add_parser("socket", help="Socket Mode (needs SLACK_APP_TOKEN)")
     demo = commands.add_parser("demo", help="the app in this terminal, on the built-in sandbox")
@@ -85,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "doctor", help="check the settings, Slack, Ropo One and the audit store; exit 1 if not"
     )
+    commands.add_parser(
+        "migrate", help="bring the database's schema up to date (DATABASE_URL, else AUDIT_DB)"
+    )
     parser.set_defaults(port=None, host="0.0.0.0", once=None, latency=0.0, country=None)  # noqa: S104
     return parser
 
@@ -104,11 +110,38 @@ def _serve(settings: Settings, port: int, host: str) -> int:
             "(or run `python -m bot demo` to try the app without Slack)"
         )
     from bot.slack.gc_tuning import settle_after_start_up
-    from bot.slack.web import create_web_app, serve
+    from bot.slack.web import WORKER_FACTORY, create_web_app, serve
+    from bot.store.open import migrate
 
+    workers = settings.web_concurrency
+    if workers > 1:
+        # Each worker builds its own app from the environment (its own Ropo token and member
+        # directory); the store is migrated once here, before any of them starts. uvicorn's
+        # supervisor passes SIGTERM on to the workers, which finish what they acknowledged.
+        logger.info("store: %s; starting %d worker processes", migrate(settings), workers)
+        uvicorn.run(
+            WORKER_FACTORY,
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_config=None,  # ours, with the redacting filter
+            access_log=settings.log_level == "DEBUG",
+            timeout_graceful_shutdown=10,
+        )
+        return 0
     app = create_web_app(settings)
     settle_after_start_up()  # everything is imported and built: what lives for good
     serve(settings, app, host, port)
+    return 0
+
+
+def _migrate(settings: Settings) -> int:
+    from bot.store.migrations import LATEST
+    from bot.store.open import migrate
+
+    where = migrate(settings)
+    print(f"The schema of {where} is at version {LATEST}.")
     return 0
 
 

@@ -23,10 +23,11 @@ from typing import TextIO
 
 import httpx
 
-from bot.audit.store import SCHEMA_VERSION, connect
+from bot.audit.store import connect
 from bot.logs import cleaner, configure_logging, secret_values
 from bot.ropo.errors import RopoAuthError, RopoError, RopoProtocolError
 from bot.settings import Settings, SettingsError, load_settings
+from bot.store.migrations import LATEST as SCHEMA_VERSION
 
 PASS, FAIL = "✓", "✗"
 MAX_CLOCK_SKEW_S = 5 * 60  # Slack refuses request signatures older than this
@@ -297,6 +298,8 @@ def _audit_store(settings: Settings) -> Check:
             "python -c 'import secrets; print(secrets.token_urlsafe(32))' → AUDIT_KEY "
             "(keep it: searching the trail needs it)",
         )
+    if settings.database_url is not None:
+        return _postgres_store(name, settings.database_url.get_secret_value())
     fix_place = "point AUDIT_DB at a file on a persistent volume this user may write"
     if not path.exists():
         folder = path.parent if str(path.parent) else Path(".")
@@ -325,6 +328,46 @@ def _audit_store(settings: Settings) -> Check:
             "back the file up, then start the app once: it brings the schema up to date",
         )
     return Check(name, True, f"{path} writable, schema {version}")
+
+
+def _postgres_store(name: str, url: str) -> Check:
+    """DATABASE_URL: reachable, the audit table insertable, the schema migrated."""
+    import psycopg
+
+    from bot.store.postgres import CONNECT_TIMEOUT_S, describe_url
+
+    where = describe_url(url)  # never the password
+    try:
+        with closing(psycopg.connect(url, connect_timeout=int(CONNECT_TIMEOUT_S))) as connection:
+            migrated = connection.execute(
+                "SELECT to_regclass('schema_migrations') IS NOT NULL"
+            ).fetchone()
+            if not (migrated and migrated[0]):
+                return Check(
+                    name, False, f"{where} has no schema yet", "run `python -m bot migrate`"
+                )
+            row = connection.execute("SELECT max(version) FROM schema_migrations").fetchone()
+            version = int(row[0]) if row and row[0] is not None else 0
+            allowed = connection.execute(
+                "SELECT has_table_privilege('lookups', 'INSERT')"
+            ).fetchone()
+    except psycopg.Error as exc:
+        return Check(
+            name,
+            False,
+            f"cannot reach {where} ({type(exc).__name__})",
+            "check DATABASE_URL, and that this machine may connect to the server",
+        )
+    if version != SCHEMA_VERSION:
+        return Check(
+            name,
+            False,
+            f"{where} is at schema {version}, this version needs {SCHEMA_VERSION}",
+            "run `python -m bot migrate` with this version of the app",
+        )
+    if not (allowed and allowed[0]):
+        return Check(name, False, f"{where}: this user may not insert audit rows", "GRANT INSERT")
+    return Check(name, True, f"{where} writable, schema {version}")
 
 
 # --- helpers --------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from bot.settings import RopoEnvironment, Settings
 from bot.slack.context import ContextSealer
 from bot.slack.identity import BotIdentity
 from bot.slack.in_flight import InFlight
+from bot.store.base import Store
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,8 @@ class Services:
 
     ``access`` decides who may look up (the middleware asks it on every request; the Home
     tab may ask it too), ``rate_limit`` counts each agent's lookups, and ``audit`` records
-    every attempt: ``lookup`` writes its own rows, the middleware the refusals.
+    every attempt: ``lookup`` writes its own rows, the middleware the refusals. Both keep
+    what they count and record in ``store``, shared with the app's other processes.
     """
 
     settings: Settings
@@ -40,6 +42,7 @@ class Services:
     rate_limit: SlidingWindowLimiter
     audit: AuditTrail
     details: InvoiceDetailsLookup  # one invoice's details, for a reply's Details buttons
+    store: Store  # audit rows, rate-limit counts and agents' settings: SQLite or PostgreSQL
     # The bot's auth.test, asked at start-up; None offline (the demo console has no token).
     identity: BotIdentity | None = None
     # What /readyz asks: every component adds its check where it is built.
@@ -62,10 +65,11 @@ class Services:
         return self.settings.locale
 
     async def start(self) -> None:
-        """Start the background work: the bot's identity, the access policy's member directory.
+        """Start the background work: the store's connections, the directory of members.
 
         Call once the event loop runs (the web app's lifespan, Socket Mode's start-up).
         """
+        await self.store.start()
         if self.identity is not None:
             await self.identity.start()
         await self.access.start()
@@ -104,7 +108,7 @@ class Services:
         """Release what the services hold.
 
         The access directory stops refreshing, then the audit trail stores its queue and
-        stops.
+        closes the store.
         """
         if self.identity is not None:
             await self.identity.aclose()

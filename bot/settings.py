@@ -88,6 +88,7 @@ class Settings(BaseSettings):
     display_locale: str | None = None
     log_format: Literal["text", "json"] = "text"
     metrics_token: SecretStr | None = None  # unset: GET /metrics is open (private network)
+    web_concurrency: int = Field(default=1, ge=1, le=64)  # `serve`'s worker processes
 
     # Who may look up (see bot/access/): empty lists allow every full member.
     allowed_usergroup_ids: SlackIds = frozenset()
@@ -102,6 +103,8 @@ class Settings(BaseSettings):
     audit_db: Path = Path("audit.db")
     audit_required: bool = True
     audit_retention_days: int = Field(default=365, ge=1)
+    # postgresql://user:password@host:5432/db: the store every instance shares (bot/store/).
+    database_url: SecretStr | None = None
 
     # The paging cache (see bot/result_cache.py): a TTL of 0 turns it off.
     result_cache_ttl_s: float = Field(default=300.0, ge=0, le=3600)
@@ -121,6 +124,7 @@ class Settings(BaseSettings):
         "slack_app_token",
         "audit_key",
         "metrics_token",
+        "database_url",
         mode="before",
     )
     @classmethod
@@ -193,6 +197,17 @@ class Settings(BaseSettings):
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("must be a full http(s) URL")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgresql_url(cls, value: SecretStr | None) -> SecretStr | None:
+        # Never echo the value: it holds the database password.
+        if value is not None and urlsplit(value.get_secret_value()).scheme not in (
+            "postgresql",
+            "postgres",
+        ):
+            raise ValueError("must be a postgresql://user:password@host:5432/database URL")
         return value
 
     @field_validator("ropo_base_url")

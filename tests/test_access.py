@@ -32,7 +32,6 @@ from bot.access.cache import TtlCache
 from bot.access.directory import ACCESS_CALL_LIMIT_S, SlackUser
 from bot.access.gate import Gate, gate_for
 from bot.access.policy import AccessDecision, AccessPolicy, AccessReason
-from bot.access.ratelimit import SlidingWindowLimiter
 from bot.blocks import render_access_refused, render_refusal_view, render_slow_down
 from bot.dev.slack_requests import DEFAULT_CHANNEL, DEFAULT_USER, lookup_form_values
 from bot.dev.slack_standin import TEAM_ID, SlackStandIn, member
@@ -928,36 +927,7 @@ async def test_a_failed_refresh_keeps_the_stale_value_and_is_tried_again() -> No
         assert attempts == expected_attempts
 
 
-# --- the rate limit ----------------------------------------------------------------------
-
-
-def test_the_31st_lookup_in_a_minute_is_refused_with_when_to_retry() -> None:
-    clock = Clock()
-    limiter = SlidingWindowLimiter(30, clock=clock)
-    for second in range(30):
-        clock.now = 1_000.0 + second
-        assert limiter.hit("U1") is None
-    clock.now = 1_030.0
-    assert limiter.hit("U1") == 30  # the first lookup, at 1000, leaves the window at 1060
-    assert limiter.hit("U2") is None  # per agent
-
-
-def test_the_window_slides_and_refused_attempts_do_not_count() -> None:
-    clock = Clock()
-    limiter = SlidingWindowLimiter(2, clock=clock)
-    assert limiter.hit("U1") is None
-    clock.now += 30
-    assert limiter.hit("U1") is None
-    for _ in range(10):
-        assert limiter.hit("U1") == 30
-    clock.now += 30  # the first hit has left the window; the refusals never entered it
-    assert limiter.hit("U1") is None
-    assert limiter.hit("U1") == 30
-
-
-def test_limit_zero_means_no_limit() -> None:
-    limiter = SlidingWindowLimiter(0)
-    assert all(limiter.hit("U1") is None for _ in range(1_000))
+# The rate limit: tests/store/test_store_both.py (counted in the store, on both databases).
 
 
 # --- settings ----------------------------------------------------------------------------

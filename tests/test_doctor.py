@@ -16,10 +16,11 @@ import pytest
 import yaml
 
 from bot import doctor
-from bot.audit.store import SCHEMA_VERSION, create_schema
+from bot.audit.store import create_schema
 from bot.dev.slack_standin import SlackStandIn
 from bot.ropo.sandbox import SandboxState, create_sandbox_app
 from bot.settings import Settings, load_settings
+from bot.store.migrations import LATEST as SCHEMA_VERSION
 from tests.conftest import AUDIT_KEY, BOT_TOKEN, SIGNING_SECRET, audit_db_path, stack_settings
 from tests.servers import ServedApp
 from tests.test_cli import ROOT, run_bot
@@ -245,9 +246,13 @@ def test_an_audit_db_in_a_missing_folder_fails(standins: StandIns, tmp_path: Pat
 @pytest.mark.parametrize(
     ("version", "expected"),
     [
-        (SCHEMA_VERSION, "✓ Audit store: {path} writable, schema 1"),
-        (0, "✗ Audit store: {path} is at schema 0, this version needs 1"),
-        (SCHEMA_VERSION + 1, "✗ Audit store: {path} is at schema 2, newer than this version's 1"),
+        (SCHEMA_VERSION, f"✓ Audit store: {{path}} writable, schema {SCHEMA_VERSION}"),
+        (0, f"✗ Audit store: {{path}} is at schema 0, this version needs {SCHEMA_VERSION}"),
+        (
+            SCHEMA_VERSION + 1,
+            f"✗ Audit store: {{path}} is at schema {SCHEMA_VERSION + 1}, "
+            f"newer than this version's {SCHEMA_VERSION}",
+        ),
     ],
 )
 def test_the_audit_store_must_be_at_the_current_schema(

@@ -68,7 +68,7 @@ def test_ready_when_slack_the_audit_trail_and_ropo_all_work(stack: Stack):
 def test_not_ready_while_the_audit_writer_is_dead_and_ready_once_a_lookup_restarts_it(
     stack: Stack, stack_servers: StackServers
 ):
-    store = services_of(stack_servers).audit._store
+    store = services_of(stack_servers).audit._store.audit  # the SQLite store's writer
     dead = store._thread
     store._queue.put(audit_store._STOP)  # the writer ends as if a bug had killed it
     dead.join(5)

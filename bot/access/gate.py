@@ -154,7 +154,7 @@ class AccessGate(AsyncMiddleware):
             refusal = render_access_refused(decision, environment, reference)
             return self._refuse(req, who, decision.reason.value, refusal, reference)
         if gate.counts_as_lookup:
-            retry_after_s = self._services.rate_limit.hit(who.user_id or "")
+            retry_after_s = await self._services.rate_limit.hit(who.user_id or "")
             if retry_after_s is not None:
                 reference = new_reference()
                 refusal = render_slow_down(retry_after_s, environment, reference)

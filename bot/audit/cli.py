@@ -3,25 +3,33 @@
 Search by the person (``--ssn`` any country's identity code, ``--hetu`` a Finnish one,
 ``--custnum``: hashed with ``AUDIT_KEY`` before searching,
 never printed in full), by agent (``--user``), by date (``--since`` / ``--until``, UTC days),
-as a table or CSV; or delete rows past retention (``--purge-older-than``).
+as a table or CSV; or delete rows past retention (``--purge-older-than``). Reads the store
+the app writes: PostgreSQL with ``DATABASE_URL``, else the SQLite file at ``AUDIT_DB``
+(``--db`` names a SQLite file either way).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
 import sqlite3
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeVar
+
+import psycopg
 
 from bot.audit.store import AuditQuery, AuditRow, purge, read_only, search
 from bot.audit.trail import identifier_hash
 from bot.national_ids import Country
 from bot.query import Identifier, IdentifierKind, Refusal, parse_identifier
 from bot.settings import Settings
+from bot.store.postgres import PostgresStore, describe_url
+
+T = TypeVar("T")
 
 USE_RETENTION = -1
 """``--purge-older-than`` without a number: AUDIT_RETENTION_DAYS."""
@@ -100,25 +108,54 @@ def run(
     out = out or sys.stdout
     err = err or sys.stderr
     path: Path = args.db or settings.audit_db
+    postgres = settings.database_url if args.db is None else None
+    where = describe_url(postgres.get_secret_value()) if postgres else str(path)
     try:
         if args.purge_older_than is not None:
             return _purge(settings, args, path, out)
         criteria, person = _criteria(settings, args, stdin or sys.stdin)
-        with read_only(path) as connection:
-            rows = search(connection, criteria)
+        if postgres is not None:
+            store = PostgresStore(postgres.get_secret_value())
+            where = store.where
+            rows = _on_postgres(store, lambda: store.search(criteria))
+        else:
+            with read_only(path) as connection:
+                rows = search(connection, criteria)
     except AuditCliError as exc:
         print(exc, file=err)
         return 2
     except (FileNotFoundError, sqlite3.Error) as exc:
         print(f"Cannot read the audit trail: {exc}", file=err)
         return 1
+    except psycopg.Error as exc:
+        print(f"Cannot read the audit trail in {where}: {_first_line(exc)}", file=err)
+        return 1
     if args.csv:
         write_csv(rows, out)
     else:
         write_table(rows, out)
         what = f" of {person}" if person else ""
-        print(f"{len(rows):,} lookup{'s' if len(rows) != 1 else ''}{what} in {path}", file=out)
+        print(f"{len(rows):,} lookup{'s' if len(rows) != 1 else ''}{what} in {where}", file=out)
     return 0
+
+
+def _on_postgres(store: PostgresStore, work: Callable[[], Awaitable[T]]) -> T:
+    """Run ``work`` on ``store`` in an event loop of its own, then close the store."""
+
+    async def run() -> T:
+        await store.start()
+        try:
+            return await work()
+        finally:
+            await store.aclose()
+
+    return asyncio.run(run())
+
+
+def _first_line(exc: Exception) -> str:
+    """The driver's message, first line: it names the server, never the password."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _criteria(
@@ -189,13 +226,19 @@ def _purge(settings: Settings, args: argparse.Namespace, path: Path, out: TextIO
         if args.purge_older_than == USE_RETENTION
         else args.purge_older_than
     )
-    if not path.is_file():
-        raise FileNotFoundError(f"no audit database at {path}")
     cutoff = datetime.now(UTC) - timedelta(days=days)
-    deleted = purge(path, cutoff)
+    if settings.database_url is not None and args.db is None:
+        store = PostgresStore(settings.database_url.get_secret_value())
+        where = store.where
+        deleted = _on_postgres(store, lambda: store.purge(cutoff))
+    else:
+        if not path.is_file():
+            raise FileNotFoundError(f"no audit database at {path}")
+        where = str(path)
+        deleted = purge(path, cutoff)
     print(
         f"Deleted {deleted:,} audit row{'s' if deleted != 1 else ''} older than {days} days "
-        f"(before {cutoff.isoformat(timespec='seconds')}) from {path}",
+        f"(before {cutoff.isoformat(timespec='seconds')}) from {where}",
         file=out,
     )
     return 0

@@ -22,36 +22,14 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from bot.metrics import AUDIT_WRITES
+from bot.store.migrations import migrate_sqlite
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
 MAX_BATCH = 500
 WRITE_TIMEOUT_S = 10.0
 """A lookup waits this long for its row; a hung disk must not hang every lookup."""
 BUSY_TIMEOUT_MS = 5_000  # another process (the audit CLI purging) may hold the write lock
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS lookups (
-    id INTEGER PRIMARY KEY,
-    at TEXT NOT NULL,            -- UTC, ISO 8601 with milliseconds
-    team_id TEXT,
-    user_id TEXT,
-    channel_id TEXT,
-    surface TEXT NOT NULL,       -- command | message_shortcut | modal | button
-    identifier_kind TEXT,        -- hetu | custnum, or NULL when the request named none
-    identifier_hash TEXT,        -- HMAC-SHA256(AUDIT_KEY, kind ":" value), hex; never the value
-    include_paid INTEGER,
-    outcome TEXT NOT NULL,       -- found | none | refused | error
-    detail TEXT,                 -- the refusal reason or the error kind
-    invoice_count INTEGER,
-    ropo_latency_ms INTEGER,
-    reference TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS lookups_by_identifier ON lookups (identifier_hash, at);
-CREATE INDEX IF NOT EXISTS lookups_by_user ON lookups (user_id, at);
-CREATE INDEX IF NOT EXISTS lookups_by_time ON lookups (at);
-"""
 
 
 class AuditWriteError(Exception):
@@ -120,13 +98,16 @@ def connect(path: Path | str) -> sqlite3.Connection:
 
 
 def create_schema(path: Path | str) -> None:
-    """Create the file and table if missing, in WAL mode; raise ``sqlite3.Error`` if it can't."""
+    """Create the file if missing, in WAL mode, and migrate it; raise ``sqlite3.Error`` if not.
+
+    WAL lets the processes of one host (``WEB_CONCURRENCY``) read while another writes.
+    The schema itself is the list of versioned steps in :mod:`bot.store.migrations`.
+    """
     with closing(connect(path)) as connection:
         mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             raise sqlite3.OperationalError(f"could not switch {path} to WAL mode (got {mode})")
-        connection.executescript(_SCHEMA)
-        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        migrate_sqlite(connection)
 
 
 _STOP = object()

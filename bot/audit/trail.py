@@ -14,8 +14,9 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Protocol
 
-from bot.audit.store import AuditRow, AuditStore
+from bot.audit.store import AuditRow
 from bot.details import DetailsResult
 from bot.lookup import LookupFailure, LookupResult, Requester
 from bot.query import Identifier, Query
@@ -73,11 +74,23 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class RowStore(Protocol):
+    """Where rows go: the app's store (bot.store), or the SQLite writer on its own."""
+
+    async def append(self, row: AuditRow) -> None:
+        """Store ``row``; raise ``AuditWriteError`` if it can't be."""
+        ...
+
+    async def aclose(self) -> None:
+        """Store what is queued and stop."""
+        ...
+
+
 class AuditTrail:
-    """Turns lookups and refusals into audit rows and stores them (see :class:`AuditStore`)."""
+    """Turns lookups and refusals into audit rows and stores them (see :class:`RowStore`)."""
 
     def __init__(
-        self, store: AuditStore, key: bytes, *, clock: Callable[[], datetime] = utc_now
+        self, store: RowStore, key: bytes, *, clock: Callable[[], datetime] = utc_now
     ) -> None:
         self._store = store
         self._key = key

@@ -7,7 +7,6 @@ and the benchmark alike, so they all exercise the same app.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 
@@ -22,17 +21,18 @@ from bot.access.directory import ACCESS_CALL_LIMIT_S
 from bot.access.gate import AccessGate
 from bot.access.policy import AccessPolicy
 from bot.access.ratelimit import SlidingWindowLimiter
-from bot.audit import AuditStore, AuditTrail, audit_key
+from bot.audit import AuditTrail, audit_key
 from bot.details import InvoiceDetailsLookup
 from bot.lookup import InvoiceLookup
 from bot.result_cache import ResultCache
 from bot.ropo.client import RopoClient
 from bot.ropo.sandbox import SANDBOX_APICODE, SANDBOX_CID, create_sandbox_app
 from bot.services import Services
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings
 from bot.slack.context import ContextSealer
 from bot.slack.identity import BotIdentity
 from bot.slack.session import SlackHttp
+from bot.store.open import open_store
 
 logger = logging.getLogger(__name__)
 
@@ -69,16 +69,14 @@ def create_services(
     """Wire the lookup use case, access, the rate limit and the audit trail for one process.
 
     Raises :class:`SettingsError` when the audit trail cannot work: no ``AUDIT_KEY`` with
-    real Ropo One credentials, or an ``AUDIT_DB`` that cannot be opened.
+    real Ropo One credentials, or a store (``AUDIT_DB`` or ``DATABASE_URL``) that cannot be
+    opened and migrated.
     """
     secret = settings.slack_signing_secret
     # Every instance shares the signing secret, so a button sealed by one opens on another.
     sealer = ContextSealer(secret.get_secret_value().encode() if secret else None)
     key = audit_key(settings)  # first: no key, no database file created
-    try:
-        store = AuditStore(settings.audit_db)
-    except sqlite3.Error as exc:
-        raise SettingsError(f"AUDIT_DB: cannot open {settings.audit_db} ({exc})") from None
+    store = open_store(settings)  # the audit trail and the rate limit share it
     audit = AuditTrail(store, key)
     cache = ResultCache(
         ttl_s=settings.result_cache_ttl_s,
@@ -109,30 +107,20 @@ def create_services(
         details=details,
         sealer=sealer,
         access=AccessPolicy(settings, access_client),
-        rate_limit=SlidingWindowLimiter(settings.rate_limit_per_minute),
+        rate_limit=SlidingWindowLimiter(settings.rate_limit_per_minute, store),
         audit=audit,
         identity=identity,
+        store=store,
     )
     # /readyz: one line per thing that must work for a lookup to be answered.
     if identity is not None:
         services.readiness.add("slack", identity.problem)
-    services.readiness.add("audit", lambda: _audit_problem(store))
+    services.readiness.add("audit", store.problem)
     services.readiness.add("ropo_credentials", lambda: _ropo_credentials_problem(ropo))
     # MERGE: the Ropo circuit breaker's check goes here, e.g.
     #   services.readiness.add("ropo_circuit", lambda: _ropo_circuit_problem(ropo))
     # answering "Ropo One's circuit is open" while ropo.circuit_state == "open".
     return services
-
-
-def _audit_problem(store: AuditStore) -> str | None:
-    """Answers are withheld while audit rows cannot be stored (with AUDIT_REQUIRED)."""
-    if store.closed:
-        return "the audit trail is closed: the process is stopping"
-    if not store.writer_alive:
-        return "the audit writer has stopped; the next lookup restarts it (see the log)"
-    if store.last_write_failed:
-        return "the last audit write failed (see the log): check AUDIT_DB's disk"
-    return None
 
 
 def _ropo_credentials_problem(ropo: RopoClient) -> str | None:

@@ -38,6 +38,8 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 READY_PATH = "/readyz"
 METRICS_PATH = "/metrics"
+WORKER_FACTORY = "bot.slack.web:create_worker_app"
+"""What each of ``WEB_CONCURRENCY`` worker processes imports and calls to build its app."""
 
 
 def create_web_app(settings: Settings, *, ropo: RopoClient | None = None) -> Starlette:
@@ -157,6 +159,19 @@ def serve(settings: Settings, web_app: Starlette, host: str, port: int) -> None:
         busy=lambda: bool(services.pending_acks.count or services.unanswered.count),
         max_drain_s=settings.ropo_timeout_s + SHUTDOWN_MARGIN_S,
     ).run()
+
+
+def create_worker_app() -> Starlette:
+    """One worker process's app, from the environment: each worker has its own connections."""
+    from bot.logs import configure_logging
+    from bot.settings import load_settings
+    from bot.slack.gc_tuning import settle_after_start_up
+
+    settings = load_settings()
+    configure_logging(settings)
+    app = create_web_app(settings)
+    settle_after_start_up()
+    return app
 
 
 def describe(settings: Settings) -> str:
