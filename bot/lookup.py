@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from bot.query import Query
-from bot.ropo.errors import RopoError
+from bot.ropo.errors import RopoCircuitOpen, RopoError
 from bot.ropo.models import Invoice, InvoiceStatus
 from bot.settings import RopoEnvironment
 
@@ -71,6 +71,7 @@ class FailureKind(StrEnum):
     PROTOCOL = "protocol"  # Ropo answered something we cannot read
     INTERNAL = "internal"  # a bug of ours
     AUDIT_FAILED = "audit_failed"  # the lookup could not be audited, so it is not shown
+    CIRCUIT_OPEN = "circuit_open"  # Ropo failed repeatedly: not asked until the breaker's wait
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,7 @@ class LookupFailure:
     kind: FailureKind
     environment: RopoEnvironment
     reference: str
+    retry_in_s: float | None = None  # CIRCUIT_OPEN: when the app will ask Ropo One again
 
 
 _REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # 32: no 0/O or 1/I to misread
@@ -190,8 +192,13 @@ class InvoiceLookup:
         reference = new_reference()
         started = time.monotonic()
         kind: FailureKind
+        retry_in_s: float | None = None
         try:
             invoices = await self._source.find_invoices(query)
+        except RopoCircuitOpen as exc:
+            kind, retry_in_s = FailureKind.CIRCUIT_OPEN, exc.retry_in_s
+            # The breaker logged the outage once; a line per agent told so is enough at INFO.
+            logger.info("lookup %s by %s not sent: %s", reference, requester.user_id, exc)
         except RopoError as exc:
             kind = _failure_kind(exc)
             # AUTH is a configuration problem someone must fix: louder than a passing outage.
@@ -222,5 +229,9 @@ class InvoiceLookup:
                 reference=reference,
             )
         return LookupFailure(
-            query=query, kind=kind, environment=self.environment, reference=reference
+            query=query,
+            kind=kind,
+            environment=self.environment,
+            reference=reference,
+            retry_in_s=retry_in_s,
         )

@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     ropo_apicode: SecretStr | None = None
     ropo_timeout_s: float = Field(default=10.0, gt=0, le=120)
     ropo_currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    ropo_circuit_failures: int = Field(default=5, ge=1, le=1000)
+    ropo_circuit_reset_s: float = Field(default=30.0, gt=0, le=3600)
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None

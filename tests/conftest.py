@@ -140,7 +140,9 @@ def stack_settings(ropo_url: str, slack_url: str, **overrides: Any) -> Settings:
     """Settings that point the app at the loopback stand-ins, as a deployment would.
 
     Each call gets its own audit database. The per-agent rate limit is far above what a test
-    module's agent does (test_e2e_access.py pins the real default).
+    module's agent does (test_e2e_access.py pins the real default), and so is the number of
+    Ropo failures that opens the circuit breaker: a module asks for one FAULT customer after
+    another (test_e2e_outage.py pins the breaker).
     """
     values: dict[str, Any] = {
         "ropo_base_url": f"{ropo_url}/rest",
@@ -153,6 +155,7 @@ def stack_settings(ropo_url: str, slack_url: str, **overrides: Any) -> Settings:
         "audit_key": AUDIT_KEY,
         "audit_db": audit_db_path("stack"),
         "rate_limit_per_minute": 10_000,
+        "ropo_circuit_failures": 1000,
         **overrides,
     }
     return Settings(_env_file=None, **values)

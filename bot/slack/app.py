@@ -25,6 +25,7 @@ from bot.access.policy import ACCESS_CHECK_TIMEOUT_S, AccessPolicy
 from bot.access.ratelimit import SlidingWindowLimiter
 from bot.audit import AuditStore, AuditTrail, audit_key
 from bot.lookup import InvoiceLookup
+from bot.ropo.circuit import CircuitBreaker
 from bot.ropo.client import RopoClient
 from bot.ropo.sandbox import SANDBOX_APICODE, SANDBOX_CID, create_sandbox_app
 from bot.services import Services
@@ -43,6 +44,10 @@ OFFLINE_BOT_TOKEN = "xoxb-offline-demo"  # noqa: S105
 def create_ropo_client(settings: Settings) -> RopoClient:
     """The Ropo One client: to the configured URL, or to the built-in sandbox in-process."""
     cid, apicode = settings.ropo_cid, settings.ropo_apicode
+    circuit = CircuitBreaker(
+        failure_threshold=settings.ropo_circuit_failures,
+        reset_after_s=settings.ropo_circuit_reset_s,
+    )
     if cid is None or apicode is None:  # what Settings.uses_sandbox means, spelt for the types
         return RopoClient(
             settings.ropo_url,
@@ -50,12 +55,14 @@ def create_ropo_client(settings: Settings) -> RopoClient:
             SecretStr(SANDBOX_APICODE),
             timeout_s=settings.ropo_timeout_s,
             transport=httpx.ASGITransport(app=create_sandbox_app()),
+            circuit=circuit,
         )
     return RopoClient(
         settings.ropo_url,
         cid,
         apicode,
         timeout_s=settings.ropo_timeout_s,
+        circuit=circuit,
     )
 
 

@@ -35,7 +35,17 @@ def create_web_app(settings: Settings, *, ropo: RopoClient | None = None) -> Sta
             return await handler.handle(request)
 
     async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "ropo": settings.ropo_environment.value})
+        # The app itself is up while Ropo One is down (the breaker answers agents), so the
+        # status stays "ok": a restart would not help. Monitoring reads "circuit".
+        retry_in_s = ropo.circuit_retry_in_s
+        return JSONResponse(
+            {
+                "status": "ok",
+                "ropo": settings.ropo_environment.value,
+                "circuit": ropo.circuit_state.value,
+                "circuit_retry_in_s": None if retry_in_s is None else round(retry_in_s, 1),
+            }
+        )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
