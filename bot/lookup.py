@@ -41,6 +41,12 @@ class AuditSink(Protocol):
         """Store the lookup's audit row before its answer is shown."""
         ...
 
+    async def record_delivery(
+        self, reference: str, delivery: Delivery, *, wait: bool = True
+    ) -> None:
+        """Store what became of the answer of the lookup ``reference``."""
+        ...
+
 
 class Surface(StrEnum):
     """Where in Slack a lookup was asked for (audited with it)."""
@@ -49,6 +55,15 @@ class Surface(StrEnum):
     MESSAGE_SHORTCUT = "message_shortcut"
     MODAL = "modal"
     BUTTON = "button"
+
+
+class Delivery(StrEnum):
+    """What became of a lookup's answer: what the agent saw, as the audit trail records it."""
+
+    SHOWN = "shown"  # Slack took it (through response_url, a modal, or chat.postEphemeral)
+    NOT_DELIVERED = "not_delivered"  # Slack refused it on every way there was to the agent
+    UNCONFIRMED = "unconfirmed"  # sent, but Slack never answered: it may have been shown
+    WITHHELD = "withheld"  # not shown because it could not be audited
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +195,7 @@ class InvoiceLookup:
                 "its answer is withheld" if self._audit_required else "served anyway",
             )
             if self._audit_required:
+                await self._mark_withheld(outcome.reference)
                 return LookupFailure(
                     query=query,
                     kind=FailureKind.AUDIT_FAILED,
@@ -187,6 +203,17 @@ class InvoiceLookup:
                     reference=outcome.reference,
                 )
         return outcome
+
+    async def _mark_withheld(self, reference: str) -> None:
+        """Make sure a row written after all (a write that timed out) says it was withheld.
+
+        Not waited for: the audit trail has just failed, and the agent is waiting.
+        """
+        assert self._audit is not None
+        try:
+            await self._audit.record_delivery(reference, Delivery.WITHHELD, wait=False)
+        except Exception:
+            logger.exception("lookup %s: could not mark its audit row withheld", reference)
 
     async def _ask_ropo(self, query: Query, requester: Requester) -> LookupResult | LookupFailure:
         reference = new_reference()

@@ -23,7 +23,7 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MAX_BATCH = 500
 WRITE_TIMEOUT_S = 10.0
 """A lookup waits this long for its row; a hung disk must not hang every lookup."""
@@ -52,6 +52,40 @@ CREATE INDEX IF NOT EXISTS lookups_by_time ON lookups (at);
 """
 
 
+# --- schema change 1 -> 2 (issue 11): what the agent saw ------------------------------------
+# One column, added to new and existing databases alike, and an index to find a row by its
+# reference when its answer has been delivered (or not). Values: pending (the row is stored,
+# the answer not yet sent), shown, not_delivered, unconfirmed, withheld (bot.lookup.Delivery);
+# NULL for refusals and for rows written before the column existed.
+DELIVERY_PENDING = "pending"
+_ADD_DELIVERY = (
+    "ALTER TABLE lookups ADD COLUMN delivery TEXT",
+    "CREATE INDEX IF NOT EXISTS lookups_by_reference ON lookups (reference)",
+)
+
+
+def _add_delivery_column(connection: sqlite3.Connection) -> None:
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(lookups)")}
+    if "delivery" not in columns:
+        connection.execute(_ADD_DELIVERY[0])
+    connection.execute(_ADD_DELIVERY[1])
+
+
+def _selected_columns(connection: sqlite3.Connection) -> str:
+    """What to SELECT for :data:`COLUMNS`: a database not yet opened by the app lacks delivery."""
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(lookups)")}
+    return ", ".join(name if name in columns else f"NULL AS {name}" for name in COLUMNS)
+
+
+# The newest row with this reference still waiting for its delivery: references are short and
+# random, so an old row may share one.
+_SET_DELIVERY = """
+UPDATE lookups SET delivery = ?
+WHERE id = (SELECT max(id) FROM lookups WHERE reference = ? AND delivery = 'pending')
+"""
+# --- end of schema change 1 -> 2 ------------------------------------------------------------
+
+
 class AuditWriteError(Exception):
     """A row could not be stored: the lookup it describes must not be served unaudited."""
 
@@ -73,6 +107,7 @@ class AuditRow:
     invoice_count: int | None
     ropo_latency_ms: int | None
     reference: str
+    delivery: str | None = None
 
     @property
     def outcome_text(self) -> str:
@@ -124,11 +159,22 @@ def create_schema(path: Path | str) -> None:
         if str(mode).lower() != "wal":
             raise sqlite3.OperationalError(f"could not switch {path} to WAL mode (got {mode})")
         connection.executescript(_SCHEMA)
+        _add_delivery_column(connection)
         connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 _STOP = object()
 _Pending = tuple["AuditRow", asyncio.AbstractEventLoop, asyncio.Future[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class _DeliveryUpdate:
+    """A row's delivery, once known; ``done`` is None when nobody waits for it."""
+
+    reference: str
+    delivery: str
+    loop: asyncio.AbstractEventLoop
+    done: asyncio.Future[None] | None
 
 
 class AuditStore:
@@ -157,6 +203,28 @@ class AuditStore:
                 await asyncio.shield(done)
         except TimeoutError:
             logger.error("an audit row was not stored within %.0f s", WRITE_TIMEOUT_S)
+            raise AuditWriteError("the audit trail did not answer in time") from None
+
+    async def set_delivery(self, reference: str, delivery: str, *, wait: bool = True) -> None:
+        """Record what became of the answer of the pending row ``reference``.
+
+        Queued behind every row appended before it, so it applies even to a row whose
+        :meth:`append` timed out and is written later. With ``wait`` it returns once stored
+        (or raises :class:`AuditWriteError`); without, at once (a failure is logged).
+        """
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] | None = loop.create_future() if wait else None
+        with self._lock:
+            if self._closed:
+                raise AuditWriteError("the audit trail is closed")
+            self._queue.put(_DeliveryUpdate(reference, delivery, loop, done))
+        if done is None:
+            return
+        try:
+            async with asyncio.timeout(WRITE_TIMEOUT_S):
+                await asyncio.shield(done)
+        except TimeoutError:
+            logger.error("a delivery was not stored within %.0f s", WRITE_TIMEOUT_S)
             raise AuditWriteError("the audit trail did not answer in time") from None
 
     def close(self) -> None:
@@ -197,8 +265,14 @@ class AuditStore:
                 break
         running = _STOP not in items
         pending: list[_Pending] = [item for item in items if isinstance(item, tuple)]
-        if not pending:
-            return running
+        updates = [item for item in items if isinstance(item, _DeliveryUpdate)]
+        if pending:
+            self._write_rows(connection, pending)
+        if updates:  # after the rows: an update queued behind its row finds it
+            self._write_deliveries(connection, updates)
+        return running
+
+    def _write_rows(self, connection: sqlite3.Connection | None, pending: list[_Pending]) -> None:
         error: Exception | None = None
         try:
             if connection is None:
@@ -215,7 +289,32 @@ class AuditStore:
             waiting.setdefault(loop, []).append(done)
         for loop, futures in waiting.items():
             _resolve(loop, futures, error)
-        return running
+
+    def _write_deliveries(
+        self, connection: sqlite3.Connection | None, updates: list[_DeliveryUpdate]
+    ) -> None:
+        error: Exception | None = None
+        try:
+            if connection is None:
+                raise sqlite3.OperationalError("the audit database could not be opened")
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                for update in updates:
+                    connection.execute(_SET_DELIVERY, (update.delivery, update.reference))
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+        except Exception as exc:
+            logger.exception(
+                "AUDIT FAILURE: the delivery of %d lookups could not be written to %s",
+                len(updates),
+                self.path,
+            )
+            error = exc
+        for update in updates:
+            if update.done is not None:
+                _resolve(update.loop, [update.done], error)
 
 
 def _insert(connection: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
@@ -294,7 +393,7 @@ def search(connection: sqlite3.Connection, criteria: AuditQuery) -> list[AuditRo
         params.append((criteria.until + timedelta(days=1)).isoformat())
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     rows = connection.execute(
-        f"SELECT {', '.join(COLUMNS)} FROM lookups {where} ORDER BY at, id",  # noqa: S608 - fixed columns
+        f"SELECT {_selected_columns(connection)} FROM lookups {where} ORDER BY at, id",  # noqa: S608 - fixed columns
         params,
     ).fetchall()
     return [_row(values) for values in rows]

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from bot.audit.store import AuditRow, AuditStore
-from bot.lookup import LookupFailure, LookupResult, Requester
+from bot.audit.store import DELIVERY_PENDING, AuditRow, AuditStore
+from bot.lookup import Delivery, LookupFailure, LookupResult, Requester
 from bot.query import Identifier, Query
 from bot.settings import Settings, SettingsError
 
@@ -104,8 +104,15 @@ class AuditTrail:
                 invoice_count=count,
                 ropo_latency_ms=ropo_latency_ms,
                 reference=outcome.reference,
+                delivery=DELIVERY_PENDING,
             )
         )
+
+    async def record_delivery(
+        self, reference: str, delivery: Delivery, *, wait: bool = True
+    ) -> None:
+        """Store what became of lookup ``reference``'s answer (:meth:`AuditStore.set_delivery`)."""
+        await self._store.set_delivery(reference, delivery.value, wait=wait)
 
     async def record_refusal(
         self, requester: Requester, query: Query | None, reason: str, *, reference: str
@@ -129,6 +136,7 @@ class AuditTrail:
         detail: str | None = None,
         invoice_count: int | None = None,
         ropo_latency_ms: int | None = None,
+        delivery: str | None = None,
     ) -> AuditRow:
         identifier = query.identifier if query is not None else None
         return AuditRow(
@@ -145,4 +153,5 @@ class AuditTrail:
             invoice_count=invoice_count,
             ropo_latency_ms=ropo_latency_ms,
             reference=reference,
+            delivery=delivery,
         )

@@ -31,6 +31,7 @@ from bot.ropo.sandbox import SANDBOX_APICODE, SANDBOX_CID, create_sandbox_app
 from bot.services import Services
 from bot.settings import Settings, SettingsError
 from bot.slack.context import ContextSealer
+from bot.slack.retry import SlackRetryHandler
 from bot.slack.session import SlackHttp
 
 logger = logging.getLogger(__name__)
@@ -133,6 +134,9 @@ def create_app(
         token=bot_token.get_secret_value() if bot_token else None,
         base_url=settings.slack_api_url,
         logger=logging.getLogger("slack_sdk.web"),
+        # Replies in modals, the Home tab and the ephemeral fallback: tried again when Slack
+        # did not take them, never when it may have (bot/slack/retry.py).
+        retry_handlers=[SlackRetryHandler()],
     )
     _attach(slack_http, client)
     with _quiet(logging.getLogger("slack_bolt")):
