@@ -14,7 +14,13 @@ from starlette.routing import Route
 
 from bot.ropo.client import RopoClient
 from bot.settings import Settings
-from bot.slack.app import create_app, create_ropo_client, create_services
+from bot.slack.app import (
+    OFFLINE_SIGNING_SECRET,
+    create_app,
+    create_ropo_client,
+    create_services,
+)
+from bot.slack.intake import RequestIntake
 from bot.slack.session import SlackHttp
 
 logger = logging.getLogger(__name__)
@@ -29,9 +35,15 @@ def create_web_app(settings: Settings, *, ropo: RopoClient | None = None) -> Sta
     slack_http = SlackHttp()
     services = create_services(settings, ropo, slack_http)
     handler = AsyncSlackRequestHandler(create_app(settings, services, slack_http=slack_http))
+    secret = settings.slack_signing_secret
+    intake = RequestIntake(secret.get_secret_value() if secret else OFFLINE_SIGNING_SECRET)
 
     async def slack_events(request: Request) -> Response:
         with services.pending_acks.track():
+            # Read once: Starlette keeps the body, and Bolt reads it from there.
+            rejection = intake.check(await request.body(), request.headers)
+            if rejection is not None:
+                return JSONResponse(rejection.body, rejection.status)
             return await handler.handle(request)
 
     async def healthz(request: Request) -> Response:
