@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import aiohttp
 import httpx
 from pydantic import SecretStr
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import listeners
@@ -35,6 +38,16 @@ from bot.slack.retry import SlackRetryHandler
 from bot.slack.session import SlackHttp
 
 logger = logging.getLogger(__name__)
+
+# A request waits for auth.test before its acknowledgement, and Slack gives up at 3 s.
+AUTH_TEST_BUDGET_S = 2.0
+AUTH_TEST_TRY_S = 1.0
+AUTH_TEST_BACKOFF_S = 0.2
+SLACK_NOT_ANSWERING = (
+    "Slack is not answering this app right now, so your request could not be handled. "
+    "Please try again in a minute; if it keeps happening, tell a Slack admin."
+)
+"""What an agent is told when ``auth.test`` fails, instead of Bolt's "reinstall the app"."""
 
 # Used when the app runs without a Slack workspace (the demo console): the requests are
 # still signed and verified, with this secret.
@@ -158,6 +171,7 @@ def _bolt_app(settings: Settings, client: AsyncWebClient, *, socket_mode: bool) 
             signing_secret.get_secret_value() if signing_secret else OFFLINE_SIGNING_SECRET
         ),
         authorize=_single_team_authorize(client) if bot_token else _offline_authorize,
+        user_facing_authorize_error_message=SLACK_NOT_ANSWERING,
         request_verification_enabled=not socket_mode,
         process_before_response=False,
         logger=logging.getLogger("slack_bolt"),
@@ -185,17 +199,28 @@ def _single_team_authorize(client: AsyncWebClient) -> Callable[..., Awaitable[Au
 
     Bolt's own calls ``auth.test`` for every request until its first answer is cached, so a
     burst on a fresh process costs one Slack round trip per command, each before its ack.
+    Requests that arrive while it is asked share the one question. If Slack does not answer
+    it (see :func:`_ask_auth_test`), the request is refused with :data:`SLACK_NOT_ANSWERING`
+    and the next request asks again.
     """
-    lock = asyncio.Lock()
+    asking: asyncio.Task[dict[str, Any]] | None = None
     identity: dict[str, Any] = {}
+    auth_client = AsyncWebClient(
+        token=client.token,
+        base_url=client.base_url,
+        timeout=math.ceil(AUTH_TEST_TRY_S),
+        retry_handlers=[],  # tried again below, within the acknowledgement's time
+        logger=client.logger,
+    )
 
     async def authorize(
         enterprise_id: str | None, team_id: str | None, user_id: str | None
     ) -> AuthorizeResult:
+        nonlocal asking
         if not identity:
-            async with lock:
-                if not identity:
-                    identity.update((await client.auth_test()).data)  # type: ignore[arg-type]
+            if asking is None or asking.done():
+                asking = asyncio.create_task(_ask_auth_test(auth_client))
+            identity.update(await asyncio.shield(asking))
         return AuthorizeResult(
             enterprise_id=identity.get("enterprise_id") or enterprise_id,
             team_id=identity.get("team_id") or team_id,
@@ -206,6 +231,35 @@ def _single_team_authorize(client: AsyncWebClient) -> Callable[..., Awaitable[Au
         )
 
     return authorize
+
+
+async def _ask_auth_test(client: AsyncWebClient) -> dict[str, Any]:
+    """``auth.test``'s answer, tried again on a failure within :data:`AUTH_TEST_BUDGET_S`.
+
+    Raises :class:`SlackApiError` (which Bolt answers with its user-facing message) if Slack
+    never answers it: a request waits for this before its acknowledgement.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + AUTH_TEST_BUDGET_S
+    delay = AUTH_TEST_BACKOFF_S
+    while True:
+        try:
+            async with asyncio.timeout(min(AUTH_TEST_TRY_S, deadline - loop.time())):
+                return dict((await client.auth_test()).data)  # type: ignore[arg-type]
+        except SlackApiError as exc:
+            if exc.response.status_code < 500 and exc.response.status_code != 429:
+                raise  # an answer: the token is refused, which waiting will not change
+            failure = f"HTTP {exc.response.status_code}"
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            failure = type(exc).__name__
+        if loop.time() + delay >= deadline:
+            logger.error(
+                "Slack did not answer auth.test (%s): requests are refused meanwhile", failure
+            )
+            raise SlackApiError(f"auth.test failed: {failure}", {"ok": False, "error": failure})
+        logger.warning("Slack did not answer auth.test (%s); asking again", failure)
+        await asyncio.sleep(delay)
+        delay *= 2
 
 
 async def _offline_authorize(
