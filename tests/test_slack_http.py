@@ -11,7 +11,9 @@ from contextlib import asynccontextmanager
 import aiohttp
 import pytest
 
+from bot.lookup import Delivery
 from bot.slack import retry
+from bot.slack.delivery import send_private
 from bot.slack.session import SessionRespond
 
 
@@ -143,3 +145,40 @@ async def test_a_retry_after_past_the_budget_ends_the_tries() -> None:
     assert retry.next_delay_s(1, "60", remaining_s=14.0) is None
     assert retry.next_delay_s(1, "2", remaining_s=14.0) == 2.0
     assert retry.next_delay_s(3, "0", remaining_s=14.0) is None  # the third try was the last
+
+
+class RecordingFallback:
+    """Stands in for chat.postEphemeral: records what it was asked to post."""
+
+    def __init__(self) -> None:
+        self.posted: list[dict] = []
+
+    async def post(self, message: dict) -> bool:
+        self.posted.append(message)
+        return True
+
+
+async def test_a_reply_that_may_have_been_shown_is_unconfirmed_and_not_sent_another_way() -> None:
+    fallback = RecordingFallback()
+    async with receiver(hang_up_first=1) as (url, received), aiohttp.ClientSession() as session:
+        respond = SessionRespond(url, session, fallback)  # type: ignore[arg-type]
+        delivery = await send_private(respond, {"text": "Invoices"}, reference="R-TEST01")
+
+    assert delivery is Delivery.UNCONFIRMED
+    assert len(received) == 1
+    assert fallback.posted == []
+
+
+async def test_a_reply_refused_every_time_goes_by_the_fallback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(retry, "INITIAL_BACKOFF_S", 0.01)
+    fallback = RecordingFallback()
+    statuses = (b"500 A", b"500 B", b"500 C")
+    async with receiver(statuses=statuses) as (url, received), aiohttp.ClientSession() as session:
+        respond = SessionRespond(url, session, fallback)  # type: ignore[arg-type]
+        delivery = await send_private(respond, {"text": "Invoices"}, reference="R-TEST02")
+
+    assert delivery is Delivery.SHOWN
+    assert len(received) == 3
+    assert fallback.posted == [{"text": "Invoices"}]
