@@ -77,7 +77,9 @@ async def run(n: int, options: Options, logdir: Path, time_limit_s: float) -> li
         await wait_ready(children[0], ropo_port, "/bench/stats")
         await wait_ready(children[1], recv_port, "/bench/count")
         app_argv = [python, "-m", "bot", "serve", "--port", str(app_port), "--host", HOST]
-        app = spawn("app", app_argv, app_env(options, ropo_port, recv_port, logdir), REPO, logdir)
+        app = spawn(
+            "app", app_argv, app_env(options, ropo_port, recv_port, logdir), options.app_dir, logdir
+        )
         children.append(app)
         await wait_ready(app, app_port, "/healthz")
         async with asyncio.timeout(time_limit_s):
@@ -187,11 +189,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=100, help="lookups per burst")
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds, at most")
     parser.add_argument("--keep-logs", action="store_true", help="keep the logs, print where")
+    parser.add_argument(
+        "--app-dir",
+        type=Path,
+        default=REPO,
+        help="directory holding the bot/ package to run (e.g. an older build, to compare)",
+    )
     args = parser.parse_args(argv)
     options = Options(
         latency_s=0.0,
         time_limit_s=args.time_limit,
-        app_dir=REPO,
+        app_dir=args.app_dir.resolve(),
         app_path=[],
         warm_up=True,
         profile_dir=None,
