@@ -77,12 +77,23 @@ def _selected_columns(connection: sqlite3.Connection) -> str:
     return ", ".join(name if name in columns else f"NULL AS {name}" for name in COLUMNS)
 
 
-# The newest row with this reference still waiting for its delivery: references are short and
-# random, so an old row may share one.
-_SET_DELIVERY = """
-UPDATE lookups SET delivery = ?
-WHERE id = (SELECT max(id) FROM lookups WHERE reference = ? AND delivery = 'pending')
-"""
+@functools.lru_cache(maxsize=128)
+def _set_deliveries(count: int) -> str:
+    """One UPDATE recording ``count`` deliveries (one statement a batch, as for inserts).
+
+    Each goes to the newest row with its reference still pending: references are short and
+    random, so an old row may share one. Parameters: ``count`` (reference, delivery) pairs,
+    then the ``count`` references again.
+    """
+    cases = " ".join(["WHEN ? THEN ?"] * count)
+    references = ", ".join("?" * count)
+    return (
+        f"UPDATE lookups SET delivery = CASE reference {cases} END "  # noqa: S608 - fixed text
+        "WHERE id IN (SELECT max(id) FROM lookups "
+        f"WHERE delivery = 'pending' AND reference IN ({references}) GROUP BY reference)"
+    )
+
+
 # --- end of schema change 1 -> 2 ------------------------------------------------------------
 
 
@@ -297,14 +308,12 @@ class AuditStore:
         try:
             if connection is None:
                 raise sqlite3.OperationalError("the audit database could not be opened")
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                for update in updates:
-                    connection.execute(_SET_DELIVERY, (update.delivery, update.reference))
-                connection.execute("COMMIT")
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
+            per_statement = connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // 3
+            for start in range(0, len(updates), per_statement):
+                chunk = updates[start : start + per_statement]
+                pairs = [value for u in chunk for value in (u.reference, u.delivery)]
+                references = [u.reference for u in chunk]
+                connection.execute(_set_deliveries(len(chunk)), pairs + references)
         except Exception as exc:
             logger.exception(
                 "AUDIT FAILURE: the delivery of %d lookups could not be written to %s",
