@@ -51,6 +51,20 @@ def test_when_slack_does_not_answer_auth_test_the_agent_is_told_to_try_again_soo
     assert "Invoices for C-1001" in fresh_stack.reply(token)["text"]
 
 
+def test_a_hanging_auth_test_is_given_up_on_within_the_acknowledgements_time(
+    fresh_stack: Stack,
+):
+    fresh_stack.slack.slow_api["auth.test"] = 5  # each answered after 3 s: too late
+
+    response, token = fresh_stack.command("C-1001")
+
+    assert response.status_code == 200
+    assert fresh_stack.reply(token)["text"] == SLACK_NOT_ANSWERING
+    # At most two tries of 1 s fit in the 2 s budget (slack_sdk's own timeout is 30 s).
+    assert 1 <= len(fresh_stack.slack.api_calls("auth.test")) <= 2
+    assert fresh_stack.ropo.requests == []
+
+
 def test_auth_test_is_asked_once_per_process(fresh_stack: Stack):
     for _ in range(2):
         response, token = fresh_stack.command("C-1001")

@@ -70,7 +70,8 @@ class SlackStandIn:
     ``Retry-After`` in seconds: its next call is answered ``429 ratelimited``, once.
     :meth:`fail_responses` and :meth:`fail_api` make the next posts to a ``response_url``,
     or calls of a method, fail with given statuses; every request is recorded, failed ones
-    too, with the status it was answered with.
+    too, with the status it was answered with. ``slow_api`` maps a method to how many of its
+    next calls are answered only after ``slow_api_delay_s``, as when Slack hangs.
     Thread-safe: the server may run in another thread.
     """
 
@@ -86,6 +87,8 @@ class SlackStandIn:
         self.usergroup_members: dict[str, list[str]] = {}
         self._response_failures: dict[str, deque[Failure]] = {}
         self._api_failures: dict[str, deque[Failure]] = {}
+        self.slow_api: dict[str, int] = {}
+        self.slow_api_delay_s = 3.0
         self._changed = threading.Condition()
         self._async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
         self.app = Starlette(
@@ -199,6 +202,11 @@ class SlackStandIn:
         self._record(Received("api", method, body, dict(request.headers)))
         with self._changed:
             retry_after = self.rate_limited.pop(method, None)
+            slow = self.slow_api.get(method, 0) > 0
+            if slow:
+                self.slow_api[method] -= 1
+        if slow:  # recorded on arrival: the caller may give up before the answer
+            await asyncio.sleep(self.slow_api_delay_s)
         if retry_after is not None:
             return JSONResponse(
                 {"ok": False, "error": "ratelimited"},
