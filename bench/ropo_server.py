@@ -6,6 +6,10 @@
 ...]}`` so the benchmark can see how many logins, lookups and job details calls the app under
 test made, and when (``time.monotonic()``, comparable across processes) each lookup arrived
 and was answered, without sharing memory with the app.
+
+``POST /bench/down`` starts an outage (:mod:`bench.outage`): from then on every Ropo request,
+logins included, is answered ``503`` at once, and ``/bench/stats`` also counts them under
+``"refused"``, with when each came in ``"refused_at"``.
 """
 
 from __future__ import annotations
@@ -20,6 +24,10 @@ from starlette.types import Receive, Scope, Send
 from bot.ropo.sandbox import FIND_PATH, create_sandbox_app
 
 STATS_PATH = "/bench/stats"
+DOWN_PATH = "/bench/down"
+_UNAVAILABLE = json.dumps(
+    {"title": "Service Unavailable", "status": 503, "detail": "Ropo One is down (bench)."}
+).encode()
 
 
 def create_ropo_app(latency_s: float) -> object:
@@ -28,27 +36,29 @@ def create_ropo_app(latency_s: float) -> object:
     state = sandbox.state.sandbox
 
     lookup_times: list[tuple[float, float]] = []
+    refused_at: list[float] = []
+    down = False
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        nonlocal down
         if scope["type"] == "http" and scope["path"] == STATS_PATH:
             stats = {
                 "token_requests": state.token_requests,
                 "lookups": len(state.lookups),
                 "details": len(state.details_requests),
                 "lookup_times": lookup_times,
+                "refused": len(refused_at),
+                "refused_at": refused_at,
             }
-            body = json.dumps(stats).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            await _answer(send, 200, json.dumps(stats).encode(), b"application/json")
+            return
+        if scope["type"] == "http" and scope["path"] == DOWN_PATH:
+            down = True
+            await _answer(send, 200, b"down", b"text/plain")
+            return
+        if down and scope["type"] == "http":
+            refused_at.append(time.monotonic())
+            await _answer(send, 503, _UNAVAILABLE, b"application/problem+json")
             return
         if scope["type"] != "http" or scope["path"] != FIND_PATH:
             await sandbox(scope, receive, send)
@@ -63,6 +73,12 @@ def create_ropo_app(latency_s: float) -> object:
         await sandbox(scope, receive, timed_send)
 
     return app
+
+
+async def _answer(send: Send, status: int, body: bytes, content_type: bytes) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def main() -> None:

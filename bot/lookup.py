@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from bot.metrics import LOOKUPS, ROPO_ERRORS
 from bot.query import Query
-from bot.ropo.errors import RopoError
+from bot.ropo.errors import RopoCircuitOpen, RopoError
 from bot.ropo.models import Invoice, InvoiceStatus
 from bot.settings import RopoEnvironment
 
@@ -51,6 +51,12 @@ class AuditSink(Protocol):
         """
         ...
 
+    async def record_delivery(
+        self, reference: str, delivery: Delivery, *, wait: bool = True
+    ) -> None:
+        """Store what became of the answer of the lookup ``reference``."""
+        ...
+
 
 class Surface(StrEnum):
     """Where in Slack a lookup was asked for (audited with it)."""
@@ -60,6 +66,15 @@ class Surface(StrEnum):
     MODAL = "modal"
     BUTTON = "button"
     DETAILS = "details"  # one invoice's details, from a reply's Details button
+
+
+class Delivery(StrEnum):
+    """What became of a lookup's answer: what the agent saw, as the audit trail records it."""
+
+    SHOWN = "shown"  # Slack took it (through response_url, a modal, or chat.postEphemeral)
+    NOT_DELIVERED = "not_delivered"  # Slack refused it on every way there was to the agent
+    UNCONFIRMED = "unconfirmed"  # sent, but Slack never answered: it may have been shown
+    WITHHELD = "withheld"  # not shown because it could not be audited
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +108,7 @@ class FailureKind(StrEnum):
     PROTOCOL = "protocol"  # Ropo answered something we cannot read
     INTERNAL = "internal"  # a bug of ours
     AUDIT_FAILED = "audit_failed"  # the lookup could not be audited, so it is not shown
+    CIRCUIT_OPEN = "circuit_open"  # Ropo failed repeatedly: not asked until the breaker's wait
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +142,7 @@ class LookupFailure:
     kind: FailureKind
     environment: RopoEnvironment
     reference: str
+    retry_in_s: float | None = None  # CIRCUIT_OPEN: when the app will ask Ropo One again
 
 
 _REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # 32: no 0/O or 1/I to misread
@@ -248,6 +265,7 @@ class InvoiceLookup:
                 extra=requester.log_fields(outcome.reference, outcome=FailureKind.AUDIT_FAILED),
             )
             if self._audit_required:
+                await self._mark_withheld(outcome.reference)
                 return LookupFailure(
                     query=outcome.query,
                     kind=FailureKind.AUDIT_FAILED,
@@ -256,12 +274,28 @@ class InvoiceLookup:
                 )
         return outcome
 
+    async def _mark_withheld(self, reference: str) -> None:
+        """Make sure a row written after all (a write that timed out) says it was withheld.
+
+        Not waited for: the audit trail has just failed, and the agent is waiting.
+        """
+        assert self._audit is not None
+        try:
+            await self._audit.record_delivery(reference, Delivery.WITHHELD, wait=False)
+        except Exception:
+            logger.exception("lookup %s: could not mark its audit row withheld", reference)
+
     async def _ask_ropo(self, query: Query, requester: Requester) -> LookupResult | LookupFailure:
         reference = new_reference()
         started = time.monotonic()
         kind: FailureKind
+        retry_in_s: float | None = None
         try:
             invoices = await self._source.find_invoices(query)
+        except RopoCircuitOpen as exc:
+            kind, retry_in_s = FailureKind.CIRCUIT_OPEN, exc.retry_in_s
+            # The breaker logged the outage once; a line per agent told so is enough at INFO.
+            logger.info("lookup %s by %s not sent: %s", reference, requester.user_id, exc)
         except RopoError as exc:
             kind = _failure_kind(exc)
             ROPO_ERRORS.labels(kind.value).inc()
@@ -305,5 +339,9 @@ class InvoiceLookup:
                 reference=reference,
             )
         return LookupFailure(
-            query=query, kind=kind, environment=self.environment, reference=reference
+            query=query,
+            kind=kind,
+            environment=self.environment,
+            reference=reference,
+            retry_in_s=retry_in_s,
         )

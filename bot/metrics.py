@@ -14,6 +14,7 @@ what would add them up; it is not set up here.
 from __future__ import annotations
 
 import platform
+from collections.abc import Callable
 
 from prometheus_client import Counter, Gauge, Histogram, Info
 
@@ -82,4 +83,14 @@ def set_circuit_state(state: str) -> None:
         ROPO_CIRCUIT_STATE.labels(each).set(1 if each == state else 0)
 
 
-set_circuit_state("closed")  # until there is a breaker, the circuit is never open
+set_circuit_state("closed")  # until a breaker is watched, the circuit is never open
+
+
+def watch_circuit(state_of: Callable[[], str]) -> None:
+    """Read the circuit's state from ``state_of`` at every scrape (it moves with time alone)."""
+
+    def reads(state: str) -> Callable[[], float]:
+        return lambda: 1.0 if str(state_of()) == state else 0.0
+
+    for each in CIRCUIT_STATES:
+        ROPO_CIRCUIT_STATE.labels(each).set_function(reads(each))

@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     # bot/national_ids.py). ROPO_SSN_FORMAT: how that code is written in Ropo's ``ssn`` field.
     ropo_country: Country | None = None
     ropo_ssn_format: str | None = None
+    ropo_circuit_failures: int = Field(default=5, ge=1, le=1000)
+    ropo_circuit_reset_s: float = Field(default=30.0, gt=0, le=3600)
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None

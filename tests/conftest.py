@@ -195,9 +195,11 @@ def stack_settings(ropo_url: str, slack_url: str, **overrides: Any) -> Settings:
     """Settings that point the app at the loopback stand-ins, as a deployment would.
 
     Each call gets its own audit database. The per-agent rate limit is far above what a test
-    module's agent does (test_e2e_access.py pins the real default). The paging cache is off:
-    a module's tests share one app and one agent, and a result one test left in it would
-    answer another test's click (test_e2e_details.py runs with it on).
+    module's agent does (test_e2e_access.py pins the real default), and so is the number of
+    Ropo failures that opens the circuit breaker: a module asks for one FAULT customer after
+    another (test_e2e_outage.py pins the breaker). The paging cache is off: a module's
+    tests share one app and one agent, and a result one test left in it would answer another
+    test's click (test_e2e_details.py runs with it on).
     """
     values: dict[str, Any] = {
         "ropo_base_url": f"{ropo_url}/rest",
@@ -211,6 +213,7 @@ def stack_settings(ropo_url: str, slack_url: str, **overrides: Any) -> Settings:
         "audit_db": audit_db_path("stack"),
         "rate_limit_per_minute": 10_000,
         "result_cache_ttl_s": 0,
+        "ropo_circuit_failures": 1000,
         **overrides,
     }
     return Settings(_env_file=None, **values)
@@ -284,9 +287,12 @@ class StackServers:
 
 
 @contextmanager
-def serve_stack(**overrides: Any) -> Iterator[StackServers]:
-    """Start a Ropo sandbox, a Slack stand-in and the app, with ``overrides`` to its settings."""
-    slack = SlackStandIn()
+def serve_stack(slack: SlackStandIn | None = None, **overrides: Any) -> Iterator[StackServers]:
+    """Start a Ropo sandbox, a Slack stand-in and the app, with ``overrides`` to its settings.
+
+    ``slack``: a stand-in set up beforehand, e.g. to fail the app's start-up ``auth.test``.
+    """
+    slack = slack or SlackStandIn()
     ropo_app = create_sandbox_app(slow_delay_s=5.0)
     with (
         ServedApp(ropo_app) as ropo,

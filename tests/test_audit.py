@@ -15,6 +15,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 from contextlib import closing
 from dataclasses import astuple, replace
 from datetime import UTC, date, datetime
@@ -34,13 +35,23 @@ from bot.audit import (
     identifier_hash,
 )
 from bot.audit import cli as audit_cli
+from bot.audit import store as store_module
 from bot.audit.store import COLUMNS, _insert, connect, create_schema, read_only, search
-from bot.lookup import FailureKind, InvoiceLookup, LookupFailure, LookupResult, Requester, Surface
+from bot.lookup import (
+    Delivery,
+    FailureKind,
+    InvoiceLookup,
+    LookupFailure,
+    LookupResult,
+    Requester,
+    Surface,
+)
 from bot.query import Identifier, IdentifierKind, Query
 from bot.ropo.errors import RopoUnavailable
 from bot.ropo.models import Invoice
 from bot.settings import RopoEnvironment, Settings, SettingsError, load_settings
 from bot.slack.app import create_ropo_client, create_services
+from bot.store.migrations import LATEST, MIGRATIONS, migrate_sqlite
 from tests.conftest import AUDIT_KEY
 from tests.privacy import assert_no_identity_code
 
@@ -123,6 +134,7 @@ async def test_a_row_is_stored_in_a_wal_database_with_every_column(tmp_path: Pat
             invoice_count=0,
             ropo_latency_ms=123,
             reference="R-AAAAAA",
+            delivery="pending",
         )
     ]
     with sqlite3.connect(path) as connection:
@@ -302,6 +314,81 @@ async def test_a_lookup_that_cannot_be_audited_is_withheld(
     )
 
 
+async def test_an_audit_write_timing_out_is_committed_later_as_withheld_not_as_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "slow.db"
+    trail = AuditTrail(AuditStore(path), KEY)
+    disk_answers = threading.Event()
+    insert = store_module._insert
+
+    def hung_disk(connection: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
+        disk_answers.wait(30)
+        insert(connection, rows)
+
+    monkeypatch.setattr(store_module, "_insert", hung_disk)
+    monkeypatch.setattr(store_module, "WRITE_TIMEOUT_S", 0.2)
+    invoice = Invoice.model_validate({"status": "due", "open_amount": "1"})
+    outcome = await lookup_with(Source((invoice,)), trail).run(Query(HETU), AGENT)
+    assert isinstance(outcome, LookupFailure)
+    assert outcome.kind is FailureKind.AUDIT_FAILED  # the agent is told it was not recorded
+
+    disk_answers.set()  # the disk comes back: the queued row is written after all
+    await trail.aclose()
+
+    (row,) = rows_in(path)
+    assert (row.reference, row.outcome_text, row.delivery) == (
+        outcome.reference,
+        "found 1",
+        "withheld",
+    )
+
+
+async def test_a_delivery_is_recorded_on_the_newest_pending_row_of_its_reference(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "d.db"
+    trail = AuditTrail(AuditStore(path), KEY)
+    old = LookupResult(Query(HETU), (), "EUR", RopoEnvironment.TEST, "R-SAME01")
+    await trail.record_lookup(AGENT, old, ropo_latency_ms=1)
+    await trail.record_delivery("R-SAME01", Delivery.SHOWN)
+    await trail.record_refusal(AGENT, None, "guest", reference="R-SAME01")
+    new = LookupResult(Query(CUSTNUM), (), "EUR", RopoEnvironment.TEST, "R-SAME01")
+    await trail.record_lookup(AGENT, new, ropo_latency_ms=1)
+    await trail.record_delivery("R-SAME01", Delivery.NOT_DELIVERED)
+    await trail.record_delivery("R-NOBODY", Delivery.SHOWN)  # no such row: nothing changes
+    await trail.aclose()
+
+    assert [(r.identifier_kind, r.outcome, r.delivery) for r in rows_in(path)] == [
+        ("hetu", "none", "shown"),
+        (None, "refused", None),
+        ("custnum", "none", "not_delivered"),
+    ]
+
+
+def test_a_database_from_before_the_delivery_column_gets_it(tmp_path: Path) -> None:
+    path = tmp_path / "v1.db"
+    with closing(sqlite3.connect(path, isolation_level=None)) as connection:
+        migrate_sqlite(connection, MIGRATIONS[:1])  # version 1: no delivery column
+        connection.execute(
+            "INSERT INTO lookups (at, surface, outcome, reference) "
+            "VALUES ('2025-01-01T00:00:00.000+00:00', 'command', 'none', 'R-OLD001')"
+        )
+    (before,) = rows_in(path)  # the CLI reads an old file as it is
+    assert before.delivery is None
+
+    AuditStore(path).close()
+
+    with closing(sqlite3.connect(path)) as connection:
+        columns = [row[1] for row in connection.execute("PRAGMA table_info(lookups)")]
+        indexes = [row[1] for row in connection.execute("PRAGMA index_list(lookups)")]
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+    assert columns[-1] == "delivery"
+    assert "lookups_by_reference" in indexes
+    assert version == LATEST
+    assert [(r.reference, r.delivery) for r in rows_in(path)] == [("R-OLD001", None)]
+
+
 async def test_with_audit_not_required_the_lookup_is_served_and_the_failure_logged(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -394,12 +481,14 @@ async def seed(path: Path) -> None:
     other = Requester("T0STANDIN", "U0OTHER01", None, Surface.MODAL)
     result = LookupResult(Query(HETU), (), "EUR", RopoEnvironment.TEST, "R-HETU01")
     await trail.record_lookup(AGENT, result, ropo_latency_ms=40)
+    await trail.record_delivery("R-HETU01", Delivery.SHOWN)
     await trail.record_refusal(other, Query(OTHER_HETU), "guest", reference="R-OTHR01")
     await trail.record_refusal(
         other, Query(HETU, include_paid=True), "rate_limited", reference="R-HETU02"
     )
     failure = LookupFailure(Query(CUSTNUM), FailureKind.TIMEOUT, RopoEnvironment.TEST, "R-CUST01")
     await trail.record_lookup(AGENT, failure, ropo_latency_ms=2001)
+    await trail.record_delivery("R-CUST01", Delivery.NOT_DELIVERED)
     await trail.aclose()
 
 
@@ -440,9 +529,10 @@ def test_cli_table_shows_each_attempt_on_one_line(audit_env: Path, capsys) -> No
     assert code == 0
     short = identifier_hash(KEY, HETU)[:12]
     assert [" ".join(line.split()) for line in out.splitlines()[:3]] == [
-        "time (UTC) user channel surface kind person paid outcome ms reference",
-        f"2025-01-10 09:00:00 U0AGENT01 C0SUPPORT command hetu {short} no none 40 R-HETU01",
-        f"2025-02-01 12:00:00 U0OTHER01 - modal hetu {short} yes refused: rate_limited - R-HETU02",
+        "time (UTC) user channel surface kind person paid outcome delivery ms reference",
+        f"2025-01-10 09:00:00 U0AGENT01 C0SUPPORT command hetu {short} no none shown 40 R-HETU01",
+        f"2025-02-01 12:00:00 U0OTHER01 - modal hetu {short} yes refused: rate_limited - - "
+        "R-HETU02",
     ]
 
 
@@ -475,6 +565,7 @@ def test_cli_csv_has_every_column_and_the_whole_hash(audit_env: Path, capsys) ->
             "identifier_hash",
             "include_paid",
             "outcome",
+            "delivery",
             "ropo_latency_ms",
             "reference",
         ],
@@ -488,6 +579,7 @@ def test_cli_csv_has_every_column_and_the_whole_hash(audit_env: Path, capsys) ->
             identifier_hash(KEY, CUSTNUM),
             "0",
             "error: timeout",
+            "not_delivered",
             "2001",
             "R-CUST01",
         ],

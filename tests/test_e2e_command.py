@@ -240,4 +240,9 @@ def test_myropo_link_click_is_acknowledged(stack: Stack):
 def test_health_check(stack: Stack):
     response = stack.http.get(stack.url + "/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "ropo": "custom"}
+    assert response.json() == {
+        "status": "ok",
+        "ropo": "custom",
+        "circuit": "closed",
+        "circuit_retry_in_s": None,
+    }

@@ -41,7 +41,13 @@ from tests.servers import ServedApp
 from tests.test_cli import ROOT
 from tests.test_metrics import scrape, value
 
-EVERYTHING_OK = {"draining": "ok", "slack": "ok", "audit": "ok", "ropo_credentials": "ok"}
+EVERYTHING_OK = {
+    "draining": "ok",
+    "slack": "ok",
+    "audit": "ok",
+    "ropo_credentials": "ok",
+    "ropo_circuit": "ok",
+}
 
 
 @pytest.fixture(scope="module")

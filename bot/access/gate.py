@@ -186,7 +186,7 @@ class AccessGate(AsyncMiddleware):
         ack = _acknowledgement(body, refusal)
         if ack is None:  # shown by a Slack call: first, as a trigger_id expires in 3 seconds
             self._services.after_ack(
-                _deliver(req.context, body, refusal), f"refusal {reference}: delivery"
+                _deliver(req.context, body, refusal, reference), f"refusal {reference}: delivery"
             )
             ack = BoltResponse(status=200, body="")
         self._services.after_ack(
@@ -238,7 +238,9 @@ def _acknowledgement(body: dict[str, Any], refusal: Payload) -> BoltResponse | N
     return None
 
 
-async def _deliver(context: AsyncBoltContext, body: dict[str, Any], refusal: Payload) -> None:
+async def _deliver(
+    context: AsyncBoltContext, body: dict[str, Any], refusal: Payload, reference: str
+) -> None:
     """Show a refusal where the agent is looking, when its ack can't: a Slack call, logged."""
     kind = body.get("type")
     client = context.client
@@ -246,7 +248,7 @@ async def _deliver(context: AsyncBoltContext, body: dict[str, Any], refusal: Pay
     if view_id is not None and client is not None:
         await update_view(client, view_id, render_refusal_view(refusal))
     elif kind == "block_actions" and context.response_url and context.respond is not None:
-        await send_private(context.respond, refusal)
+        await send_private(context.respond, refusal, reference=reference)
     elif body.get("trigger_id") and client is not None:
         await open_view(client, str(body["trigger_id"]), render_refusal_view(refusal))
     else:

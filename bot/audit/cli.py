@@ -44,6 +44,7 @@ CSV_COLUMNS = (
     "identifier_hash",
     "include_paid",
     "outcome",
+    "delivery",
     "ropo_latency_ms",
     "reference",
 )
@@ -56,6 +57,7 @@ TABLE_COLUMNS = (
     "person",
     "paid",
     "outcome",
+    "delivery",
     "ms",
     "reference",
 )
@@ -260,6 +262,7 @@ def write_csv(rows: Sequence[AuditRow], out: TextIO) -> None:
                 row.identifier_hash or "",
                 "" if row.include_paid is None else int(row.include_paid),
                 row.outcome_text,
+                row.delivery or "",
                 "" if row.ropo_latency_ms is None else row.ropo_latency_ms,
                 row.reference,
             )
@@ -278,6 +281,7 @@ def write_table(rows: Sequence[AuditRow], out: TextIO) -> None:
             (row.identifier_hash or "-")[:HASH_SHOWN],
             {None: "-", True: "yes", False: "no"}[row.include_paid],
             row.outcome_text,
+            (row.delivery or "-").replace("_", " "),
             "-" if row.ropo_latency_ms is None else str(row.ropo_latency_ms),
             row.reference,
         )

@@ -32,6 +32,34 @@ WRITE_TIMEOUT_S = 10.0
 BUSY_TIMEOUT_MS = 5_000  # another process (the audit CLI purging) may hold the write lock
 
 
+# --- schema change 1 -> 2 (issue 11): what the agent saw ------------------------------------
+# What a lookup's row says of its answer until it is known (bot.store.migrations, step 2).
+DELIVERY_PENDING = "pending"
+
+
+def _selected_columns(connection: sqlite3.Connection) -> str:
+    """What to SELECT for :data:`COLUMNS`: a database not yet opened by the app lacks delivery."""
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(lookups)")}
+    return ", ".join(name if name in columns else f"NULL AS {name}" for name in COLUMNS)
+
+
+@functools.lru_cache(maxsize=128)
+def _set_deliveries(count: int) -> str:
+    """One UPDATE recording ``count`` deliveries (one statement a batch, as for inserts).
+
+    Each goes to the newest row with its reference still pending: references are short and
+    random, so an old row may share one. Parameters: ``count`` (reference, delivery) pairs,
+    then the ``count`` references again.
+    """
+    cases = " ".join(["WHEN ? THEN ?"] * count)
+    references = ", ".join("?" * count)
+    return (
+        f"UPDATE lookups SET delivery = CASE reference {cases} END "  # noqa: S608 - fixed text
+        "WHERE id IN (SELECT max(id) FROM lookups "
+        f"WHERE delivery = 'pending' AND reference IN ({references}) GROUP BY reference)"
+    )
+
+
 class AuditWriteError(Exception):
     """A row could not be stored: the lookup it describes must not be served unaudited."""
 
@@ -53,6 +81,7 @@ class AuditRow:
     invoice_count: int | None
     ropo_latency_ms: int | None
     reference: str
+    delivery: str | None = None
 
     @property
     def outcome_text(self) -> str:
@@ -114,6 +143,16 @@ _STOP = object()
 _Pending = tuple["AuditRow", asyncio.AbstractEventLoop, asyncio.Future[None]]
 
 
+@dataclass(frozen=True, slots=True)
+class _DeliveryUpdate:
+    """A row's delivery, once known; ``done`` is None when nobody waits for it."""
+
+    reference: str
+    delivery: str
+    loop: asyncio.AbstractEventLoop
+    done: asyncio.Future[None] | None
+
+
 class AuditStore:
     """Appends rows from any event loop through one writer thread; ``close()`` drains it."""
 
@@ -161,6 +200,28 @@ class AuditStore:
             logger.error("an audit row was not stored within %.0f s", WRITE_TIMEOUT_S)
             raise AuditWriteError("the audit trail did not answer in time") from None
 
+    async def set_delivery(self, reference: str, delivery: str, *, wait: bool = True) -> None:
+        """Record what became of the answer of the pending row ``reference``.
+
+        Queued behind every row appended before it, so it applies even to a row whose
+        :meth:`append` timed out and is written later. With ``wait`` it returns once stored
+        (or raises :class:`AuditWriteError`); without, at once (a failure is logged).
+        """
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] | None = loop.create_future() if wait else None
+        with self._lock:
+            if self._closed:
+                raise AuditWriteError("the audit trail is closed")
+            self._queue.put(_DeliveryUpdate(reference, delivery, loop, done))
+        if done is None:
+            return
+        try:
+            async with asyncio.timeout(WRITE_TIMEOUT_S):
+                await asyncio.shield(done)
+        except TimeoutError:
+            logger.error("a delivery was not stored within %.0f s", WRITE_TIMEOUT_S)
+            raise AuditWriteError("the audit trail did not answer in time") from None
+
     def close(self) -> None:
         """Write what is queued, then stop the writer. Later appends fail."""
         with self._lock:
@@ -199,8 +260,14 @@ class AuditStore:
                 break
         running = _STOP not in items
         pending: list[_Pending] = [item for item in items if isinstance(item, tuple)]
-        if not pending:
-            return running
+        updates = [item for item in items if isinstance(item, _DeliveryUpdate)]
+        if pending:
+            self._write_rows(connection, pending)
+        if updates:  # after the rows: an update queued behind its row finds it
+            self._write_deliveries(connection, updates)
+        return running
+
+    def _write_rows(self, connection: sqlite3.Connection | None, pending: list[_Pending]) -> None:
         error: Exception | None = None
         try:
             if connection is None:
@@ -219,7 +286,30 @@ class AuditStore:
             waiting.setdefault(loop, []).append(done)
         for loop, futures in waiting.items():
             _resolve(loop, futures, error)
-        return running
+
+    def _write_deliveries(
+        self, connection: sqlite3.Connection | None, updates: list[_DeliveryUpdate]
+    ) -> None:
+        error: Exception | None = None
+        try:
+            if connection is None:
+                raise sqlite3.OperationalError("the audit database could not be opened")
+            per_statement = connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // 3
+            for start in range(0, len(updates), per_statement):
+                chunk = updates[start : start + per_statement]
+                pairs = [value for u in chunk for value in (u.reference, u.delivery)]
+                references = [u.reference for u in chunk]
+                connection.execute(_set_deliveries(len(chunk)), pairs + references)
+        except Exception as exc:
+            logger.exception(
+                "AUDIT FAILURE: the delivery of %d lookups could not be written to %s",
+                len(updates),
+                self.path,
+            )
+            error = exc
+        for update in updates:
+            if update.done is not None:
+                _resolve(update.loop, [update.done], error)
 
 
 def _insert(connection: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
@@ -298,7 +388,7 @@ def search(connection: sqlite3.Connection, criteria: AuditQuery) -> list[AuditRo
         params.append((criteria.until + timedelta(days=1)).isoformat())
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     rows = connection.execute(
-        f"SELECT {', '.join(COLUMNS)} FROM lookups {where} ORDER BY at, id",  # noqa: S608 - fixed columns
+        f"SELECT {_selected_columns(connection)} FROM lookups {where} ORDER BY at, id",  # noqa: S608 - fixed columns
         params,
     ).fetchall()
     return [_row(values) for values in rows]

@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol
 
-from bot.audit.store import AuditRow
+from bot.audit.store import DELIVERY_PENDING, AuditRow
 from bot.details import DetailsResult
-from bot.lookup import LookupFailure, LookupResult, Requester
+from bot.lookup import Delivery, LookupFailure, LookupResult, Requester
 from bot.query import Identifier, Query
 from bot.settings import Settings, SettingsError
 
@@ -81,6 +81,10 @@ class RowStore(Protocol):
         """Store ``row``; raise ``AuditWriteError`` if it can't be."""
         ...
 
+    async def set_delivery(self, reference: str, delivery: str, *, wait: bool = True) -> None:
+        """Record what became of the pending row ``reference``'s answer."""
+        ...
+
     async def aclose(self) -> None:
         """Store what is queued and stop."""
         ...
@@ -128,6 +132,7 @@ class AuditTrail:
                 invoice_count=count,
                 ropo_latency_ms=ropo_latency_ms,
                 reference=outcome.reference,
+                delivery=DELIVERY_PENDING,
             )
         )
 
@@ -157,6 +162,12 @@ class AuditTrail:
             )
         )
 
+    async def record_delivery(
+        self, reference: str, delivery: Delivery, *, wait: bool = True
+    ) -> None:
+        """Store what became of lookup ``reference``'s answer (:meth:`RowStore.set_delivery`)."""
+        await self._store.set_delivery(reference, delivery.value, wait=wait)
+
     async def record_refusal(
         self, requester: Requester, query: Query | None, reason: str, *, reference: str
     ) -> None:
@@ -179,6 +190,7 @@ class AuditTrail:
         detail: str | None = None,
         invoice_count: int | None = None,
         ropo_latency_ms: int | None = None,
+        delivery: str | None = None,
     ) -> AuditRow:
         identifier = query.identifier if query is not None else None
         return AuditRow(
@@ -195,4 +207,5 @@ class AuditTrail:
             invoice_count=invoice_count,
             ropo_latency_ms=ropo_latency_ms,
             reference=reference,
+            delivery=delivery,
         )

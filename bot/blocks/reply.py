@@ -382,6 +382,12 @@ _FAILURES: Mapping[FailureKind, tuple[str, str, str]] = MappingProxyType(
             "The lookup for {who} failed because of a problem in this app, not in Ropo "
             f"One. Try again; if it keeps happening, {_TELL_ADMIN}.",
         ),
+        FailureKind.CIRCUIT_OPEN: (
+            ":hourglass_flowing_sand:",
+            "Ropo One is unavailable",
+            "Ropo One has failed repeatedly, so the app is not asking it for now; it will "
+            "try Ropo One again {when}. Look up {who} again after that.",
+        ),
         FailureKind.AUDIT_FAILED: (
             ":no_entry:",
             "This lookup could not be recorded",
@@ -396,15 +402,25 @@ def render_failure(failure: LookupFailure) -> Payload:
     """A lookup that failed: what happened, what the agent can do, and the reference id."""
     emoji, heading, advice = _FAILURES[failure.kind]
     who = code(failure.query.identifier.display)
+    when = retry_wording(failure.retry_in_s)
     reference = code(failure.reference)
     blocks = [
         section(
-            f"{emoji} *{heading}*\n{advice.format(who=who)}\nReference: {reference}",
+            f"{emoji} *{heading}*\n{advice.format(who=who, when=when)}\nReference: {reference}",
             block_id=ids.BLOCK_SUMMARY,
         ),
         footer(failure.environment),
     ]
     return message(f"{heading}. Reference: {escape_mrkdwn(failure.reference)}", blocks)
+
+
+def retry_wording(seconds: float | None) -> str:
+    """When the app will try Ropo One again, roughly: ``in about 30 seconds``."""
+    if seconds is None or seconds < 5:
+        return "in a few seconds"
+    if seconds < 90:
+        return f"in about {round(seconds / 5) * 5:.0f} seconds"
+    return f"in about {round(seconds / 60):.0f} minutes"
 
 
 def render_unexpected_error(reference: str, environment: RopoEnvironment) -> Payload:

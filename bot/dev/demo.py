@@ -253,6 +253,7 @@ async def run_demo(
             if line.strip():
                 write(await console.handle_line(line))
     finally:
+        await services.finish_lookups()  # a reply's delivery is audited just after it is shown
         await services.aclose()
         await ropo.aclose()
         server.should_exit = True

@@ -11,6 +11,7 @@ import email.utils
 import json
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,8 @@ from starlette.routing import Route
 from bot.doctor import BOT_SCOPES
 
 TEAM_ID = "T0STANDIN"
+Failure = int | tuple[int, str]
+"""A status to answer with, or a status and its ``Retry-After`` header."""
 BOT_USER_ID = "U0BOTUSER"
 
 
@@ -55,6 +58,7 @@ class Received:
     body: dict[str, Any]
     headers: dict[str, str]
     at: float = field(default_factory=time.monotonic)
+    status: int = 200  # what the stand-in answered it with
 
 
 class SlackStandIn:
@@ -71,6 +75,11 @@ class SlackStandIn:
     grants) and ``Date`` (this machine's clock plus ``clock_skew_s``); serve it with
     uvicorn's own Date header off (``date_header=False``) so there is one. ``apps.connections
     .open`` wants an app-level token (``xapp-``), as Slack does.
+
+    :meth:`fail_responses` and :meth:`fail_api` make the next posts to a ``response_url``,
+    or calls of a method, fail with given statuses; every request is recorded, failed ones
+    too, with the status it was answered with. ``slow_api`` maps a method to how many of its
+    next calls are answered only after ``slow_api_delay_s``, as when Slack hangs.
     Thread-safe: the server may run in another thread.
     """
 
@@ -86,6 +95,10 @@ class SlackStandIn:
         self.usergroup_members: dict[str, list[str]] = {}
         self.scopes: tuple[str, ...] = BOT_SCOPES
         self.clock_skew_s = 0.0
+        self._response_failures: dict[str, deque[Failure]] = {}
+        self._api_failures: dict[str, deque[Failure]] = {}
+        self.slow_api: dict[str, int] = {}
+        self.slow_api_delay_s = 3.0
         self._changed = threading.Condition()
         self._async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
         self.app = Starlette(
@@ -94,6 +107,29 @@ class SlackStandIn:
                 Route("/response/{token}", self._response_url, methods=["POST"]),
             ]
         )
+
+    # -- how it misbehaves -------------------------------------------------------------
+
+    def fail_responses(self, *failures: Failure, token: str = "*") -> None:  # noqa: S107
+        """Answer the next posts to ``token``'s response_url (any: ``*``) with ``failures``.
+
+        Each is a status (``500``) or a status and a ``Retry-After`` value (``(429, "1")``),
+        used once, in order; then posts are taken again.
+        """
+        with self._changed:
+            self._response_failures.setdefault(token, deque()).extend(failures)
+
+    def fail_api(self, method: str, *failures: Failure) -> None:
+        """Answer the next calls of ``method`` with these statuses, like :meth:`fail_responses`."""
+        with self._changed:
+            self._api_failures.setdefault(method, deque()).extend(failures)
+
+    def _next_failure(self, queues: dict[str, deque[Failure]], *names: str) -> Failure | None:
+        with self._changed:
+            for name in names:
+                if queues.get(name):
+                    return queues[name].popleft()
+        return None
 
     # -- what was received -------------------------------------------------------------
 
@@ -167,9 +203,20 @@ class SlackStandIn:
         method = request.path_params["method"]
         # users.info and usergroups.users.list are GETs: their arguments are in the query.
         body = {**request.query_params, **await _read_body(request)}
+        failure = self._next_failure(self._api_failures, method)
+        if failure is not None:
+            status, headers = _failure(failure)
+            self._record(Received("api", method, body, dict(request.headers), status=status))
+            error = "ratelimited" if status == 429 else "internal_error"
+            return JSONResponse({"ok": False, "error": error}, status, headers=headers)
         self._record(Received("api", method, body, dict(request.headers)))
         with self._changed:
             retry_after = self.rate_limited.pop(method, None)
+            slow = self.slow_api.get(method, 0) > 0
+            if slow:
+                self.slow_api[method] -= 1
+        if slow:  # recorded on arrival: the caller may give up before the answer
+            await asyncio.sleep(self.slow_api_delay_s)
         if retry_after is not None:
             return JSONResponse(
                 {"ok": False, "error": "ratelimited"},
@@ -190,9 +237,12 @@ class SlackStandIn:
 
     async def _response_url(self, request: Request) -> Response:
         body = await _read_body(request)
-        self._record(
-            Received("response_url", request.path_params["token"], body, dict(request.headers))
-        )
+        token = request.path_params["token"]
+        failure = self._next_failure(self._response_failures, token, "*")
+        status, headers = _failure(failure) if failure is not None else (200, {})
+        self._record(Received("response_url", token, body, dict(request.headers), status=status))
+        if failure is not None:
+            return PlainTextResponse("slack_is_having_a_bad_day", status, headers=headers)
         return PlainTextResponse("ok")
 
     def _record(self, received: Received) -> None:
@@ -217,6 +267,8 @@ class SlackStandIn:
                 "user_id": BOT_USER_ID,
                 "bot_id": "B0STANDIN",
             }
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": "1700000000.000100"}
         if method in {"views.open", "views.update", "views.push", "views.publish"}:
             view = body.get("view")
             view = json.loads(view) if isinstance(view, str) else (view or {})
@@ -250,6 +302,12 @@ class SlackStandIn:
             "cache_ts": int(time.time()),
             "response_metadata": {"next_cursor": next_cursor},
         }
+
+
+def _failure(failure: Failure) -> tuple[int, dict[str, str]]:
+    if isinstance(failure, tuple):
+        return failure[0], {"Retry-After": failure[1]}
+    return failure, {}
 
 
 async def _read_body(request: Request) -> dict[str, Any]:

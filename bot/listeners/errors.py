@@ -33,4 +33,5 @@ def register(app: AsyncApp, services: Services) -> None:
         )
         if context.respond is not None:
             apology = render_unexpected_error(reference, services.environment)
-            services.after_ack(send_private(context.respond, apology), "apology")
+            delivering = send_private(context.respond, apology, reference=reference)
+            services.after_ack(delivering, "apology")

@@ -28,6 +28,7 @@ from bot.query import Identifier, Query
 from bot.redact import redact
 from bot.retry_after import parse_retry_after
 from bot.ropo.auth import RopoAuth
+from bot.ropo.circuit import CircuitBreaker, CircuitBreakerTransport, CircuitState
 from bot.ropo.errors import (
     RopoAuthError,
     RopoBadRequest,
@@ -79,16 +80,19 @@ class RopoClient:
         max_retries: int = MAX_RETRIES,
         transport: httpx.AsyncBaseTransport | None = None,
         ssn_format: str | None = None,
+        circuit: CircuitBreaker | None = None,
     ) -> None:
         self._ssn_format = ssn_format  # None: each country's default (bot/national_ids.py)
         self._cid = cid
+        self._circuit = circuit or CircuitBreaker()
         self._apicode = apicode
         self._timeout_s = timeout_s
         self._max_retries = max_retries
+        # The breaker sees every request, retries and logins included (bot/ropo/circuit.py).
+        inner = transport or _default_transport(base_url)
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/") + "/",
-            transport=transport
-            or RopoTransport(max_connections=MAX_CONNECTIONS, proxy=environment_proxy(base_url)),
+            transport=CircuitBreakerTransport(inner, self._circuit),
             timeout=httpx.Timeout(timeout_s, connect=min(CONNECT_TIMEOUT_S, timeout_s)),
             headers={"Accept": "application/json", "User-Agent": USER_AGENT},
             auth=RopoAuth(self._observed_login),
@@ -122,6 +126,15 @@ class RopoClient:
             raise RopoTimeout(f"Ropo One did not answer within {self._timeout_s:g} s") from None
         finally:
             _deadline.reset(reset)
+    @property
+    def circuit_state(self) -> CircuitState:
+        """The circuit breaker's state (:mod:`bot.ropo.circuit`), for health checks."""
+        return self._circuit.state
+
+    @property
+    def circuit_retry_in_s(self) -> float | None:
+        """Seconds until the open breaker lets a request test Ropo One; None while closed."""
+        return self._circuit.seconds_until_retry()
 
     async def find_invoices(self, query: Query) -> tuple[Invoice, ...]:
         """Every invoice Ropo One has for the query's customer; empty when Ropo has none.
@@ -279,6 +292,10 @@ class RopoClient:
             logger.info("Ropo One %s failed (%s); retrying in %.2f s", path, failure, delay)
             await asyncio.sleep(delay)
             attempt += 1
+
+
+def _default_transport(base_url: str) -> httpx.AsyncBaseTransport:
+    return RopoTransport(max_connections=MAX_CONNECTIONS, proxy=environment_proxy(base_url))
 
 
 def _error_for(response: httpx.Response, operation: str) -> RopoError:

@@ -48,3 +48,13 @@ class RopoProtocolError(RopoError):
     """Ropo answered, but not with what the API promises (e.g. an HTML proxy page)."""
 
     kind = "protocol"
+
+
+class RopoCircuitOpen(RopoUnavailable):
+    """Not asked: Ropo One failed repeatedly, and the app waits ``retry_in_s`` to try again."""
+
+    kind = "circuit_open"
+
+    def __init__(self, message: str, *, retry_in_s: float) -> None:
+        super().__init__(message)
+        self.retry_in_s = retry_in_s

@@ -6,14 +6,19 @@ and the benchmark alike, so they all exercise the same app.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
+import aiohttp
 import httpx
 from pydantic import SecretStr
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import listeners
@@ -24,17 +29,30 @@ from bot.access.ratelimit import SlidingWindowLimiter
 from bot.audit import AuditTrail, audit_key
 from bot.details import InvoiceDetailsLookup
 from bot.lookup import InvoiceLookup
+from bot.metrics import watch_circuit
 from bot.result_cache import ResultCache
+from bot.ropo.circuit import CircuitBreaker
 from bot.ropo.client import RopoClient
 from bot.ropo.sandbox import SANDBOX_APICODE, SANDBOX_CID, create_sandbox_app
 from bot.services import Services
 from bot.settings import Settings
 from bot.slack.context import ContextSealer
 from bot.slack.identity import BotIdentity
+from bot.slack.retry import SlackRetryHandler
 from bot.slack.session import SlackHttp
 from bot.store.open import open_store
 
 logger = logging.getLogger(__name__)
+
+# A request waits for auth.test before its acknowledgement, and Slack gives up at 3 s.
+AUTH_TEST_BUDGET_S = 2.0
+AUTH_TEST_TRY_S = 1.0
+AUTH_TEST_BACKOFF_S = 0.2
+SLACK_NOT_ANSWERING = (
+    "Slack is not answering this app right now, so your request could not be handled. "
+    "Please try again in a minute; if it keeps happening, tell a Slack admin."
+)
+"""What an agent is told when ``auth.test`` fails, instead of Bolt's "reinstall the app"."""
 
 # Used when the app runs without a Slack workspace (the demo console): the requests are
 # still signed and verified, with this secret.
@@ -45,6 +63,10 @@ OFFLINE_BOT_TOKEN = "xoxb-offline-demo"  # noqa: S105
 def create_ropo_client(settings: Settings) -> RopoClient:
     """The Ropo One client: to the configured URL, or to the built-in sandbox in-process."""
     cid, apicode = settings.ropo_cid, settings.ropo_apicode
+    circuit = CircuitBreaker(
+        failure_threshold=settings.ropo_circuit_failures,
+        reset_after_s=settings.ropo_circuit_reset_s,
+    )
     if cid is None or apicode is None:  # what Settings.uses_sandbox means, spelt for the types
         return RopoClient(
             settings.ropo_url,
@@ -53,6 +75,7 @@ def create_ropo_client(settings: Settings) -> RopoClient:
             timeout_s=settings.ropo_timeout_s,
             transport=httpx.ASGITransport(app=create_sandbox_app()),
             ssn_format=settings.ssn_format,
+            circuit=circuit,
         )
     return RopoClient(
         settings.ropo_url,
@@ -60,6 +83,7 @@ def create_ropo_client(settings: Settings) -> RopoClient:
         apicode,
         timeout_s=settings.ropo_timeout_s,
         ssn_format=settings.ssn_format,
+        circuit=circuit,
     )
 
 
@@ -84,7 +108,7 @@ def create_services(
         max_bytes=settings.result_cache_max_bytes,
     )
     access_client = _attach(slack_http, _access_client(settings))
-    identity = BotIdentity(access_client) if settings.slack_bot_token else None
+    identity = _bot_identity(access_client, slack_http) if settings.slack_bot_token else None
     if identity is not None:
         identity.watch(access_client)
     lookup = InvoiceLookup(
@@ -117,10 +141,22 @@ def create_services(
         services.readiness.add("slack", identity.problem)
     services.readiness.add("audit", store.problem)
     services.readiness.add("ropo_credentials", lambda: _ropo_credentials_problem(ropo))
-    # MERGE: the Ropo circuit breaker's check goes here, e.g.
-    #   services.readiness.add("ropo_circuit", lambda: _ropo_circuit_problem(ropo))
-    # answering "Ropo One's circuit is open" while ropo.circuit_state == "open".
+    services.readiness.add("ropo_circuit", lambda: _ropo_circuit_problem(ropo))
+    watch_circuit(lambda: ropo.circuit_state)
     return services
+
+
+def _ropo_circuit_problem(ropo: RopoClient) -> str | None:
+    """Open: lookups are answered "Ropo One is unavailable" at once, without asking it.
+
+    Half-open counts as ready, so an instance the load balancer stopped sending to comes
+    back by itself once the breaker's wait is over, and its next lookup tests Ropo One.
+    """
+    if ropo.circuit_state != "open":
+        return None
+    retry_in = ropo.circuit_retry_in_s
+    when = f"; it is tried again in about {math.ceil(retry_in)} s" if retry_in else ""
+    return f"Ropo One keeps failing, so the circuit to it is open{when}"
 
 
 def _ropo_credentials_problem(ropo: RopoClient) -> str | None:
@@ -166,6 +202,9 @@ def create_app(
         token=bot_token.get_secret_value() if bot_token else None,
         base_url=settings.slack_api_url,
         logger=logging.getLogger("slack_sdk.web"),
+        # Replies in modals, the Home tab and the ephemeral fallback: tried again when Slack
+        # did not take them, never when it may have (bot/slack/retry.py).
+        retry_handlers=[SlackRetryHandler()],
     )
     _attach(slack_http, client)
     if bot_token and services.identity is not None:
@@ -195,10 +234,11 @@ def _bolt_app(
             signing_secret.get_secret_value() if signing_secret else OFFLINE_SIGNING_SECRET
         ),
         authorize=(
-            _single_team_authorize(client, identity or BotIdentity(client))
+            _single_team_authorize(identity or _bot_identity(client))
             if bot_token
             else _offline_authorize
         ),
+        user_facing_authorize_error_message=SLACK_NOT_ANSWERING,
         request_verification_enabled=not socket_mode,
         process_before_response=False,
         logger=logging.getLogger("slack_bolt"),
@@ -221,14 +261,15 @@ def _attach(slack_http: SlackHttp | None, client: AsyncWebClient) -> AsyncWebCli
     return client if slack_http is None else slack_http.attach(client)
 
 
-def _single_team_authorize(
-    client: AsyncWebClient, bot: BotIdentity
-) -> Callable[..., Awaitable[AuthorizeResult]]:
+def _single_team_authorize(bot: BotIdentity) -> Callable[..., Awaitable[AuthorizeResult]]:
     """Bolt's single-workspace authorisation, with one ``auth.test`` per process.
 
     Bolt's own calls ``auth.test`` for every request until its first answer is cached, so a
     burst on a fresh process costs one Slack round trip per command, each before its ack.
-    The answer is usually there already: ``bot`` asks at start-up.
+    The answer is usually there already: ``bot`` asks at start-up. Requests that arrive
+    while it is asked share the one question. If Slack does not answer it (see
+    :func:`_ask_auth_test`), the request is refused with :data:`SLACK_NOT_ANSWERING` and the
+    next request asks again.
     """
 
     async def authorize(
@@ -239,12 +280,53 @@ def _single_team_authorize(
             enterprise_id=identity.get("enterprise_id") or enterprise_id,
             team_id=identity.get("team_id") or team_id,
             user_id=user_id,
-            bot_token=client.token,
+            bot_token=bot.token,
             bot_id=identity.get("bot_id"),
             bot_user_id=identity.get("user_id"),
         )
 
     return authorize
+
+
+def _bot_identity(client: AsyncWebClient, slack_http: SlackHttp | None = None) -> BotIdentity:
+    """The bot's identity, asked with a client of its own: short tries, retried within the ack."""
+    auth_client = AsyncWebClient(
+        token=client.token,
+        base_url=client.base_url,
+        timeout=math.ceil(AUTH_TEST_TRY_S),
+        retry_handlers=[],  # tried again in _ask_auth_test, within the acknowledgement's time
+        logger=client.logger,
+    )
+    return BotIdentity(_attach(slack_http, auth_client), ask=_ask_auth_test)
+
+
+async def _ask_auth_test(client: AsyncWebClient) -> dict[str, Any]:
+    """``auth.test``'s answer, tried again on a failure within :data:`AUTH_TEST_BUDGET_S`.
+
+    Raises :class:`SlackApiError` (which Bolt answers with its user-facing message) if Slack
+    never answers it: a request waits for this before its acknowledgement.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + AUTH_TEST_BUDGET_S
+    delay = AUTH_TEST_BACKOFF_S
+    while True:
+        try:
+            async with asyncio.timeout(min(AUTH_TEST_TRY_S, deadline - loop.time())):
+                return dict((await client.auth_test()).data)  # type: ignore[arg-type]
+        except SlackApiError as exc:
+            if exc.response.status_code < 500 and exc.response.status_code != 429:
+                raise  # an answer: the token is refused, which waiting will not change
+            failure = f"HTTP {exc.response.status_code}"
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            failure = type(exc).__name__
+        if loop.time() + delay >= deadline:
+            logger.error(
+                "Slack did not answer auth.test (%s): requests are refused meanwhile", failure
+            )
+            raise SlackApiError(f"auth.test failed: {failure}", {"ok": False, "error": failure})
+        logger.warning("Slack did not answer auth.test (%s); asking again", failure)
+        await asyncio.sleep(delay)
+        delay *= 2
 
 
 async def _offline_authorize(

@@ -1,9 +1,12 @@
 """Run a lookup and deliver its reply: the step every surface ends with.
 
 A reply goes to the agent alone: as an ephemeral message through ``response_url``, or into
-a modal only they see (``views.open`` / ``views.update``). Slack refusing either is logged
-and, where another private channel to the agent exists, explained there; it never raises.
-Listeners run these after their acknowledgement through ``services.after_ack``.
+a modal only they see (``views.open`` / ``views.update``). What Slack does not take is tried
+again (:mod:`bot.slack.retry`); a reply ``response_url`` still refuses goes by
+``chat.postEphemeral`` instead, where the request came from a channel. Every failure is
+logged with the reference id, a lookup's audit row records what became of its answer
+(:class:`~bot.lookup.Delivery`), and nothing here raises. Listeners run these after their
+acknowledgement through ``services.after_ack``.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import contextlib
 import logging
 from typing import Any
 
+import aiohttp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -27,12 +31,21 @@ from bot.blocks import (
     render_window_not_opened,
     with_lookup_another,
 )
-from bot.lookup import LookupFailure, LookupResult, Requester, Surface, new_reference
+from bot.lookup import (
+    Delivery,
+    FailureKind,
+    LookupFailure,
+    LookupResult,
+    Requester,
+    Surface,
+    new_reference,
+)
 from bot.metrics import REPLIES
 from bot.query import Query
 from bot.ropo.models import Invoice
 from bot.services import Services
 from bot.slack.context import LookupContext
+from bot.slack.session import SessionRespond
 
 logger = logging.getLogger(__name__)
 
@@ -104,34 +117,90 @@ async def look_up_and_respond(
     ``cached``: a recent result of the agent's may answer instead of Ropo One (paging).
     """
     outcome = await _look_up(services, query, who, cached=cached)
+    reference, withheld = outcome.reference, _withheld(outcome)
     try:
         # Rendered at once, so hundreds of replies waiting to be posted in a rush hold their
         # page of blocks, not every invoice they were rendered from.
         payload = render_outcome(outcome, services, page=page)
+        rendered = True
     except Exception:
         logger.exception("lookup %s: its result could not be rendered", outcome.reference)
         payload = _apology(services, outcome.reference)
+        rendered = False
     del outcome  # not held while the reply waits for its turn to be posted
-    await send_private(respond, payload, replace_original)
+    delivery = await send_private(respond, payload, replace_original, reference=reference)
+    if not withheld:
+        await _record_delivery(
+            services, reference, delivery if rendered else Delivery.NOT_DELIVERED
+        )
 
 
 async def send_private(
-    respond: AsyncRespond, payload: dict[str, Any], replace_original: bool = False
-) -> None:
-    """Post an ephemeral reply; if Slack refuses it, log it (the agent cannot be reached)."""
+    respond: AsyncRespond,
+    payload: dict[str, Any],
+    replace_original: bool = False,
+    *,
+    reference: str | None = None,
+) -> Delivery:
+    """Post an ephemeral reply; if Slack refuses it, post it by ``chat.postEphemeral``.
+
+    ``reference`` (the lookup's or the refusal's) names the reply in the log. What Slack
+    may have shown already (a request sent, never answered) is not sent again.
+    """
+    delivery = await _send_private(respond, payload, replace_original, reference)
+    REPLIES.labels("response_url", "delivered" if delivery is Delivery.SHOWN else "failed").inc()
+    return delivery
+
+
+async def _send_private(
+    respond: AsyncRespond,
+    payload: dict[str, Any],
+    replace_original: bool,
+    reference: str | None,
+) -> Delivery:
+    what = f"reply {reference}" if reference else "a reply"
     try:
         response = await respond(
             **payload, response_type="ephemeral", replace_original=replace_original
         )
-    except Exception:
-        logger.exception("could not deliver a reply to response_url")
-        REPLIES.labels("response_url", "failed").inc()
-        return
-    if response.status_code != 200:
+    except aiohttp.ClientConnectorError as exc:
+        refused = f"could not connect ({type(exc).__name__})"
+    except (aiohttp.ClientError, TimeoutError) as exc:
         logger.error(
-            "response_url refused a reply: HTTP %s %s", response.status_code, response.body[:200]
+            "%s may not have reached the agent: response_url did not answer (%s); "
+            "not sent again, as it may have been shown",
+            what,
+            type(exc).__name__,
         )
-    REPLIES.labels("response_url", "delivered" if response.status_code == 200 else "failed").inc()
+        return Delivery.UNCONFIRMED
+    except Exception:
+        logger.exception("%s could not be posted to response_url", what)
+        refused = "an error of ours"
+    else:
+        if response.status_code == 200:
+            return Delivery.SHOWN
+        refused = f"HTTP {response.status_code} {response.body[:200]}"
+    logger.error("response_url refused %s: %s", what, refused)
+    fallback = respond.fallback if isinstance(respond, SessionRespond) else None
+    if fallback is not None and await fallback.post(payload):
+        logger.warning("%s delivered by chat.postEphemeral instead of response_url", what)
+        return Delivery.SHOWN
+    logger.error("%s could not be delivered: the agent has no answer", what)
+    return Delivery.NOT_DELIVERED
+
+
+def _withheld(outcome: LookupResult | LookupFailure) -> bool:
+    """The answer is "could not be recorded": the lookup already marked its row withheld."""
+    return isinstance(outcome, LookupFailure) and outcome.kind is FailureKind.AUDIT_FAILED
+
+
+async def _record_delivery(services: Services, reference: str, delivery: Delivery) -> None:
+    try:
+        await services.audit.record_delivery(reference, delivery)
+    except Exception:
+        logger.exception(
+            "AUDIT FAILURE: the delivery of lookup %s could not be recorded", reference
+        )
 
 
 # --- modals -------------------------------------------------------------------------------
@@ -160,6 +229,7 @@ async def look_up_and_update_view(
     ``cached``: a recent result of the agent's may answer instead of Ropo One (paging).
     """
     outcome = await _look_up(services, query, who, cached=cached)
+    reference, withheld = outcome.reference, _withheld(outcome)
     try:
         view = render_result_view(render_outcome(outcome, services, page=page))
     except Exception:
@@ -173,6 +243,11 @@ async def look_up_and_update_view(
         # needs nothing more.)
         fallback = _apology(services, outcome.reference)
         await _update_view(client, view_id, render_result_view(fallback))
+    elif error is not None:
+        logger.error("lookup %s: its answer could not be shown in the modal (%s)", reference, error)
+    if not withheld:
+        delivered = Delivery.SHOWN if error is None else Delivery.NOT_DELIVERED
+        await _record_delivery(services, reference, delivered)
 
 
 async def _look_up(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -32,13 +33,24 @@ TOKEN_REFUSED = frozenset(
 class BotIdentity:
     """The bot's ``auth.test`` answer, fetched once however many requests start together."""
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        ask: Callable[[AsyncWebClient], Awaitable[dict[str, Any]]] | None = None,
+    ) -> None:
         self._client = client
-        self._lock = asyncio.Lock()
+        self._ask = ask or _auth_test
+        self._asking: asyncio.Task[None] | None = None
         self.data: dict[str, Any] = {}
         self.last_error: str | None = None  # Slack's error code, or the exception's type
         self.refused: str | None = None  # why Slack refused the token after accepting it
         self._retrying: asyncio.Task[None] | None = None
+
+    @property
+    def token(self) -> str | None:
+        """The bot token it asks with."""
+        return self._client.token
 
     @property
     def known(self) -> bool:
@@ -60,20 +72,28 @@ class BotIdentity:
             self._retrying = asyncio.get_running_loop().create_task(self._retry())
 
     async def get(self) -> dict[str, Any]:
-        """The ``auth.test`` answer; asks Slack if nobody has yet. Raises what the call raises."""
+        """The ``auth.test`` answer; asks Slack if nobody has yet. Raises what the call raises.
+
+        Requests that arrive while it is asked share the one question and its outcome, so a
+        burst during a Slack blip waits for one answer, not one after another.
+        """
         if not self.data:
-            async with self._lock:
-                if not self.data:
-                    try:
-                        self.data.update((await self._client.auth_test()).data)  # type: ignore[arg-type]
-                    except SlackApiError as exc:
-                        self.last_error = str(exc.response.get("error"))
-                        raise
-                    except Exception as exc:
-                        self.last_error = type(exc).__name__
-                        raise
-                    self.last_error = None
+            if self._asking is None or self._asking.done():
+                self._asking = asyncio.create_task(self._ask_once())
+            await asyncio.shield(self._asking)
         return self.data
+
+    async def _ask_once(self) -> None:
+        try:
+            data = await self._ask(self._client)
+        except SlackApiError as exc:
+            self.last_error = str(exc.response.get("error"))
+            raise
+        except Exception as exc:
+            self.last_error = type(exc).__name__
+            raise
+        self.data.update(data)
+        self.last_error = None
 
     async def start(self) -> None:
         """Ask at start-up; if Slack says no or does not answer, keep asking in the background."""
@@ -115,6 +135,10 @@ class BotIdentity:
             if await self._try():
                 self.refused = None
                 logger.info("Slack's auth.test succeeded after %d retries", attempt)
+
+
+async def _auth_test(client: AsyncWebClient) -> dict[str, Any]:
+    return dict((await client.auth_test()).data)  # type: ignore[arg-type]
 
 
 class _TokenRefusalWatch(AsyncRetryHandler):

@@ -10,8 +10,12 @@ it stops.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -19,11 +23,15 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import WebhookResponse
 
 from bot import __version__
+from bot.slack import retry
 from bot.slack.answer_time import answer_trace
+
+logger = logging.getLogger(__name__)
 
 SLACK_TIMEOUT_S = 30  # slack_sdk's own default for one call
 MAX_CONNECTIONS = 1000
@@ -41,13 +49,23 @@ class SessionRespond(AsyncRespond):
     """Bolt's ``respond()``, posting to the ``response_url`` through the shared session.
 
     It posts with aiohttp itself rather than through slack_sdk's webhook client, which is
-    built anew for every URL and costs more per reply (bench/); like that client, it
-    tries once more when a kept-alive connection turns out to have been closed by Slack.
+    built anew for every URL and costs more per reply (bench/). What Slack did not take (a
+    5xx, a 429, a connection never opened) is tried again as :mod:`bot.slack.retry` says;
+    the last answer is returned, and a connection that could not be opened on the last
+    try is raised as :class:`aiohttp.ClientConnectorError`. A request sent but not answered
+    is raised as it came (a dropped connection, a timeout) and not sent again: it may have
+    been shown. ``fallback``, when there is one, is another private way to the agent.
     """
 
-    def __init__(self, response_url: str, session: aiohttp.ClientSession) -> None:
+    def __init__(
+        self,
+        response_url: str,
+        session: aiohttp.ClientSession,
+        fallback: EphemeralFallback | None = None,
+    ) -> None:
         super().__init__(response_url=response_url)
         self._session = session
+        self.fallback = fallback
 
     async def __call__(self, text: str | dict = "", **fields: Any) -> WebhookResponse:  # type: ignore[override]
         """Post a message (``text``, ``blocks``, ``response_type``, ...) as Bolt's would."""
@@ -55,13 +73,30 @@ class SessionRespond(AsyncRespond):
         body = json.dumps(
             {key: value for key, value in message.items() if value is not None},
             separators=(",", ":"),
-        )
+        ).encode()
         url = self.response_url
         assert url is not None
-        try:
-            return await self._post(url, body.encode())
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
-            return await self._post(url, body.encode())  # on a new connection
+        started = time.monotonic()
+        attempt = 1
+        while True:
+            try:
+                response = await self._post(url, body)
+            except aiohttp.ClientConnectorError as exc:  # never connected: nothing was sent
+                delay = retry.next_delay_s(attempt, None, _left(started))
+                if delay is None:
+                    raise
+                failure = type(exc).__name__
+            else:
+                if not retry.is_retryable_status(response.status_code):
+                    return response
+                retry_after = response.headers.get("Retry-After")
+                delay = retry.next_delay_s(attempt, retry_after, _left(started))
+                if delay is None:
+                    return response
+                failure = f"HTTP {response.status_code}"
+            logger.info("response_url failed (%s); trying again in %.1f s", failure, delay)
+            await asyncio.sleep(delay)
+            attempt += 1
 
     async def _post(self, url: str, body: bytes) -> WebhookResponse:
         async with self._session.post(url, data=body, headers=_JSON_HEADERS) as response:
@@ -71,6 +106,42 @@ class SessionRespond(AsyncRespond):
                 body=await response.text(),
                 headers=dict(response.headers),
             )
+
+
+def _left(started: float) -> float:
+    """What is left of the retry budget of a reply first tried at ``started``."""
+    return retry.BUDGET_S - (time.monotonic() - started)
+
+
+@dataclass(frozen=True, slots=True)
+class EphemeralFallback:
+    """``chat.postEphemeral`` to the agent in the channel a request came from.
+
+    The other private way to an agent when their ``response_url`` refuses a reply: Slack
+    shows it to them alone, in the same channel. It fails where the app may not post (a
+    channel it is not in, some DMs); that is logged by the caller.
+    """
+
+    client: AsyncWebClient
+    channel_id: str
+    user_id: str
+
+    async def post(self, message: dict[str, Any]) -> bool:
+        """Post ``message`` (``text`` and ``blocks``); True if Slack took it."""
+        try:
+            await self.client.chat_postEphemeral(
+                channel=self.channel_id,
+                user=self.user_id,
+                text=message.get("text") or "",
+                blocks=message.get("blocks"),
+            )
+        except SlackApiError as exc:
+            logger.warning("chat.postEphemeral refused: %s", exc.response.get("error"))
+            return False
+        except Exception:
+            logger.exception("chat.postEphemeral failed")
+            return False
+        return True
 
 
 class SlackHttp:
@@ -135,5 +206,11 @@ class _SharedRespond(AsyncMiddleware):
         """Replace Bolt's ``respond`` with a :class:`SessionRespond`, then go on."""
         session, context = self._slack_http.session, req.context
         if context.response_url and session is not None:
-            context["respond"] = SessionRespond(context.response_url, session)
+            client, channel_id, user_id = context.client, context.channel_id, context.user_id
+            fallback = (
+                EphemeralFallback(client, channel_id, user_id)
+                if client is not None and channel_id and user_id
+                else None
+            )
+            context["respond"] = SessionRespond(context.response_url, session, fallback)
         return await next()

@@ -29,7 +29,13 @@ from bot.metrics import ACK_SECONDS
 from bot.ropo.client import RopoClient
 from bot.services import SHUTDOWN_MARGIN_S
 from bot.settings import Settings
-from bot.slack.app import create_app, create_ropo_client, create_services
+from bot.slack.app import (
+    OFFLINE_SIGNING_SECRET,
+    create_app,
+    create_ropo_client,
+    create_services,
+)
+from bot.slack.intake import RequestIntake
 from bot.slack.session import SlackHttp
 
 logger = logging.getLogger(__name__)
@@ -48,16 +54,32 @@ def create_web_app(settings: Settings, *, ropo: RopoClient | None = None) -> Sta
     slack_http = SlackHttp()
     services = create_services(settings, ropo, slack_http)
     handler = AsyncSlackRequestHandler(create_app(settings, services, slack_http=slack_http))
+    secret = settings.slack_signing_secret
+    intake = RequestIntake(secret.get_secret_value() if secret else OFFLINE_SIGNING_SECRET)
 
     async def slack_events(request: Request) -> Response:
         started = time.perf_counter()
         with services.pending_acks.track():
+            # Read once: Starlette keeps the body, and Bolt reads it from there.
+            rejection = intake.check(await request.body(), request.headers)
+            if rejection is not None:
+                return JSONResponse(rejection.body, rejection.status)
             response = await handler.handle(request)
         ACK_SECONDS.observe(time.perf_counter() - started)
         return response
 
     async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "ropo": settings.ropo_environment.value})
+        # The app itself is up while Ropo One is down (the breaker answers agents), so the
+        # status stays "ok": a restart would not help. Monitoring reads "circuit".
+        retry_in_s = ropo.circuit_retry_in_s
+        return JSONResponse(
+            {
+                "status": "ok",
+                "ropo": settings.ropo_environment.value,
+                "circuit": ropo.circuit_state.value,
+                "circuit_retry_in_s": None if retry_in_s is None else round(retry_in_s, 1),
+            }
+        )
 
     async def readyz(request: Request) -> Response:
         report = services.readiness.report()

@@ -68,6 +68,10 @@ class Store(Protocol):
         """Delete audit rows from before ``older_than`` for good; return how many went."""
         ...
 
+    async def set_delivery(self, reference: str, delivery: str, *, wait: bool = True) -> None:
+        """Record what became of the pending row ``reference``'s answer, after its insert."""
+        ...
+
     async def aclose(self) -> None:
         """Store what is queued, then release the database."""
         ...

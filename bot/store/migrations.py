@@ -109,6 +109,20 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        2,
+        "where each lookup's answer went (shown, not delivered, withheld...)",
+        # pending (stored, not yet sent), shown, not_delivered, unconfirmed, withheld
+        # (bot.lookup.Delivery); NULL for refusals and for rows from before this step.
+        sqlite="""
+        ALTER TABLE lookups ADD COLUMN delivery TEXT;
+        CREATE INDEX IF NOT EXISTS lookups_by_reference ON lookups (reference);
+        """,
+        postgres="""
+        ALTER TABLE lookups ADD COLUMN IF NOT EXISTS delivery TEXT;
+        CREATE INDEX IF NOT EXISTS lookups_by_reference ON lookups (reference);
+        """,
+    ),
 )
 """Every step, oldest first. Append; never edit or reorder a released step."""
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import astuple
+from dataclasses import astuple, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -40,7 +40,21 @@ _INSERT_ROWS = (
     f"INSERT INTO lookups ({', '.join(COLUMNS)}) "  # noqa: S608 - this package's own columns
     f"VALUES ({', '.join(['%s'] * len(COLUMNS))})"
 ).encode()
+# The newest row of the reference still pending: references are short and random, so an old
+# row may share one (bot.store.migrations, step 2).
+_SET_DELIVERY = (
+    b"UPDATE lookups SET delivery = %s WHERE id = (SELECT max(id) FROM lookups "
+    b"WHERE reference = %s AND delivery = 'pending')"
+)
 _SELECT_ROWS = f"SELECT {', '.join(COLUMNS)} FROM lookups".encode()  # noqa: S608
+
+
+@dataclass(frozen=True, slots=True)
+class _Delivery:
+    """What became of the answer of lookup ``reference``: queued behind the rows before it."""
+
+    reference: str
+    delivery: str
 
 
 def describe_url(url: str) -> str:
@@ -70,7 +84,11 @@ class PostgresStore:
             reconnect_timeout=float("inf"),  # keep trying: the app must recover by itself
             name="bot-store",
         )
-        self._rows: AsyncBatcher[AuditRow, None] = AsyncBatcher(self._insert, "audit-writer")
+        # Rows and their deliveries share one queue, so a delivery never overtakes its row.
+        self._rows: AsyncBatcher[AuditRow | _Delivery, None] = AsyncBatcher(
+            self._insert, "audit-writer"
+        )
+        self._unwaited: set[asyncio.Task[None]] = set()
         self._hits: AsyncBatcher[Hit, float | None] = AsyncBatcher(self._count, "rate-limit")
         self.transactions = 0  # audit commits so far: how well the batching works
         self.last_write_failed = False  # the latest batch could not be stored (readiness)
@@ -98,15 +116,39 @@ class PostgresStore:
         except psycopg.Error as exc:
             raise AuditWriteError(f"the audit row was not stored: {type(exc).__name__}") from None
 
-    async def _insert(self, rows: list[AuditRow]) -> Sequence[None]:
+    async def set_delivery(self, reference: str, delivery: str, *, wait: bool = True) -> None:
+        """Record what became of lookup ``reference``'s answer; without ``wait``, at once."""
+        if not wait:
+            task = asyncio.create_task(self._set_delivery(reference, delivery))
+            self._unwaited.add(task)
+            task.add_done_callback(self._unwaited.discard)
+            return
+        await self._set_delivery(reference, delivery)
+
+    async def _set_delivery(self, reference: str, delivery: str) -> None:
+        try:
+            async with asyncio.timeout(WRITE_TIMEOUT_S):
+                await self._rows.submit(_Delivery(reference, delivery))
+        except (TimeoutError, BatchClosedError, psycopg.Error):
+            logger.error("the delivery of lookup %s was not stored", reference)
+            raise AuditWriteError("the delivery was not stored") from None
+
+    async def _insert(self, items: list[AuditRow | _Delivery]) -> Sequence[None]:
+        rows = [item for item in items if isinstance(item, AuditRow)]
         values = [_stored(row) for row in rows]
+        deliveries = [
+            (item.delivery, item.reference) for item in items if isinstance(item, _Delivery)
+        ]
         try:
             async with (
                 self._pool.connection() as connection,
                 connection.transaction(),
                 connection.cursor() as cursor,
             ):
-                await cursor.executemany(_INSERT_ROWS, values)
+                if values:
+                    await cursor.executemany(_INSERT_ROWS, values)
+                if deliveries:
+                    await cursor.executemany(_SET_DELIVERY, deliveries)
         except psycopg.Error:
             self.last_write_failed = True
             AUDIT_WRITES.labels("failed").inc(len(rows))
@@ -117,7 +159,7 @@ class PostgresStore:
         self.last_write_failed = False
         AUDIT_WRITES.labels("stored").inc(len(rows))
         self.transactions += 1
-        return [None] * len(rows)
+        return [None] * len(items)
 
     async def hit(self, hit: Hit) -> float | None:
         """Count ``hit`` with every instance's hits (see :func:`bot.store.base.decide_hits`)."""
@@ -202,6 +244,8 @@ class PostgresStore:
     async def aclose(self) -> None:
         """Write the queued rows and hits, then close the pool."""
         self._closed = True
+        if self._unwaited:
+            await asyncio.gather(*self._unwaited, return_exceptions=True)
         await self._rows.aclose()
         await self._hits.aclose()
         await self._pool.close()

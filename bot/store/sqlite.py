@@ -43,6 +43,10 @@ class SqliteStore:
         """Store ``row`` through the audit writer thread."""
         await self.audit.append(row)
 
+    async def set_delivery(self, reference: str, delivery: str, *, wait: bool = True) -> None:
+        """Through the audit writer thread, queued behind the rows appended before it."""
+        await self.audit.set_delivery(reference, delivery, wait=wait)
+
     async def hit(self, hit: Hit) -> float | None:
         """Count ``hit`` in this host's shared file (see :func:`bot.store.base.decide_hits`)."""
         try:

@@ -123,8 +123,11 @@ def payloads(
             Refusal(reason, text), RopoEnvironment.PRODUCTION
         )
     for kind in FailureKind:
+        retry_in_s = 28.7 if kind is FailureKind.CIRCUIT_OPEN else None
         cases[f"failure_{kind.value}"] = render_failure(
-            LookupFailure(Query(HETU), kind, RopoEnvironment.PRODUCTION, "R-7K2QF9")
+            LookupFailure(
+                Query(HETU), kind, RopoEnvironment.PRODUCTION, "R-7K2QF9", retry_in_s=retry_in_s
+            )
         )
     return cases
 
@@ -585,6 +588,27 @@ def test_each_failure_kind_has_its_own_answer() -> None:
 def test_passing_outages_suggest_a_retry_in_a_minute(kind: FailureKind) -> None:
     failure = LookupFailure(Query(HETU), kind, RopoEnvironment.SANDBOX, "R-1")
     assert "Try again in a minute." in render_failure(failure)["blocks"][0]["text"]["text"]
+
+
+@pytest.mark.parametrize(
+    ("retry_in_s", "wording"),
+    [
+        (0.0, "in a few seconds"),
+        (4.9, "in a few seconds"),
+        (28.7, "in about 30 seconds"),
+        (61.0, "in about 60 seconds"),
+        (150.0, "in about 2 minutes"),
+    ],
+)
+def test_an_open_circuit_says_roughly_when_ropo_is_tried_again(
+    retry_in_s: float, wording: str
+) -> None:
+    failure = LookupFailure(
+        Query(HETU), FailureKind.CIRCUIT_OPEN, RopoEnvironment.SANDBOX, "R-1", retry_in_s
+    )
+    body = render_failure(failure)["blocks"][0]["text"]["text"]
+    assert "*Ropo One is unavailable*" in body
+    assert f"it will try Ropo One again {wording}." in body
 
 
 def test_rejected_credentials_send_the_agent_to_an_admin_not_a_retry() -> None:

@@ -20,6 +20,7 @@ from bot.access.ratelimit import SlidingWindowLimiter
 from bot.audit.store import AuditQuery, AuditRow
 from bot.settings import Settings
 from bot.store.base import Store
+from bot.store.migrations import MIGRATIONS
 from bot.store.open import migrate, open_store
 
 OpenStore = Callable[[], Awaitable[Store]]
@@ -233,7 +234,8 @@ def test_migrating_twice_applies_nothing_the_second_time(tmp_path: Path) -> None
     migrate(settings)
     migrate(settings)
     with closing(sqlite3.connect(settings.audit_db)) as connection:
-        assert connection.execute("SELECT version FROM schema_migrations").fetchall() == [(1,)]
+        versions = connection.execute("SELECT version FROM schema_migrations ORDER BY 1")
+        assert [v for (v,) in versions] == [step.version for step in MIGRATIONS]
 
 
 def test_a_database_url_that_is_not_postgresql_is_refused_without_echoing_it() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -23,11 +24,12 @@ from bot.store.migrations import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
+ALL_STEPS = [step.version for step in MIGRATIONS]
 ADD_COLUMN = Migration(
     LATEST + 1,
     "a column added later",
-    sqlite="ALTER TABLE lookups ADD COLUMN delivery TEXT;",
-    postgres="ALTER TABLE lookups ADD COLUMN delivery TEXT",
+    sqlite="ALTER TABLE lookups ADD COLUMN later_note TEXT;",
+    postgres="ALTER TABLE lookups ADD COLUMN later_note TEXT",
 )
 OLD_SCHEMA = """
 CREATE TABLE lookups (
@@ -73,7 +75,7 @@ def test_a_file_from_before_versioning_keeps_its_rows_and_gains_the_new_tables(
     path = tmp_path / "old.db"
     with closing(sqlite_connection(path)) as connection:
         connection.executescript(OLD_SCHEMA)
-        assert migrate_sqlite(connection) == [1]
+        assert migrate_sqlite(connection) == ALL_STEPS
         assert connection.execute("SELECT reference FROM lookups").fetchall() == [("R-OLD",)]
         tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master")}
         assert {"rate_limit_hits", "agent_settings", "schema_migrations"} <= tables
@@ -82,17 +84,17 @@ def test_a_file_from_before_versioning_keeps_its_rows_and_gains_the_new_tables(
 
 def test_a_column_added_later_is_one_more_step_applied_once(tmp_path: Path) -> None:
     with closing(sqlite_connection(tmp_path / "grow.db")) as connection:
-        assert migrate_sqlite(connection) == [1]
-        assert migrate_sqlite(connection, (*MIGRATIONS, ADD_COLUMN)) == [2]
+        assert migrate_sqlite(connection) == ALL_STEPS
+        assert migrate_sqlite(connection, (*MIGRATIONS, ADD_COLUMN)) == [LATEST + 1]
         assert migrate_sqlite(connection, (*MIGRATIONS, ADD_COLUMN)) == []
         columns = [r[1] for r in connection.execute("PRAGMA table_info(lookups)")]
-        assert columns[-1] == "delivery"
-        assert connection.execute("PRAGMA user_version").fetchone() == (2,)
+        assert columns[-1] == "later_note"
+        assert connection.execute("PRAGMA user_version").fetchone() == (LATEST + 1,)
 
 
 def test_a_failing_step_leaves_the_database_as_it_was(tmp_path: Path) -> None:
     broken = Migration(
-        2, "broken", sqlite="ALTER TABLE lookups ADD COLUMN x TEXT; NOT SQL;", postgres=""
+        LATEST + 1, "broken", sqlite="ALTER TABLE lookups ADD COLUMN x TEXT; NOT SQL;", postgres=""
     )
     with closing(sqlite_connection(tmp_path / "broken.db")) as connection:
         migrate_sqlite(connection)
@@ -100,13 +102,15 @@ def test_a_failing_step_leaves_the_database_as_it_was(tmp_path: Path) -> None:
             migrate_sqlite(connection, (*MIGRATIONS, broken))
         columns = [r[1] for r in connection.execute("PRAGMA table_info(lookups)")]
         assert "x" not in columns
-        assert connection.execute("SELECT version FROM schema_migrations").fetchall() == [(1,)]
+        versions = connection.execute("SELECT version FROM schema_migrations ORDER BY 1")
+        assert [v for (v,) in versions] == ALL_STEPS
 
 
 def test_steps_out_of_order_are_refused_before_anything_runs(tmp_path: Path) -> None:
-    skipped = Migration(3, "skips 2", sqlite="CREATE TABLE never (x);", postgres="")
+    skipped = Migration(LATEST + 2, "skips one", sqlite="CREATE TABLE never (x);", postgres="")
     with closing(sqlite_connection(tmp_path / "order.db")) as connection:
-        with pytest.raises(RuntimeError, match="1, 2, 3"):
+        got = re.escape(f"got {[*ALL_STEPS, LATEST + 2]}")
+        with pytest.raises(RuntimeError, match=got):
             migrate_sqlite(connection, (*MIGRATIONS, skipped))
         assert connection.execute("SELECT name FROM sqlite_master").fetchall() == []
 
@@ -120,7 +124,8 @@ def test_two_processes_migrating_one_sqlite_file_at_once_apply_each_step_once(
         assert code == 0, err
         assert f"is at version {LATEST}" in out
     with closing(sqlite3.connect(path)) as connection:
-        assert connection.execute("SELECT version FROM schema_migrations").fetchall() == [(1,)]
+        versions = connection.execute("SELECT version FROM schema_migrations ORDER BY 1")
+        assert [v for (v,) in versions] == ALL_STEPS
         assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
@@ -129,16 +134,17 @@ def test_two_processes_migrating_one_sqlite_file_at_once_apply_each_step_once(
 
 def test_postgres_migrates_once_and_a_later_step_adds_a_column(database_url: str) -> None:
     with psycopg.connect(database_url) as connection:
-        assert migrate_postgres(connection) == [1]
+        assert migrate_postgres(connection) == ALL_STEPS
         assert migrate_postgres(connection) == []
-        assert migrate_postgres(connection, (*MIGRATIONS, ADD_COLUMN)) == [2]
+        assert migrate_postgres(connection, (*MIGRATIONS, ADD_COLUMN)) == [LATEST + 1]
         found = connection.execute(
             "SELECT column_name FROM information_schema.columns "
-            "WHERE table_name = 'lookups' AND column_name = 'delivery'"
+            "WHERE table_name = 'lookups' AND column_name IN ('delivery', 'later_note') "
+            "ORDER BY 1"
         ).fetchall()
-        assert found == [("delivery",)]
+        assert found == [("delivery",), ("later_note",)]
         versions = connection.execute("SELECT version FROM schema_migrations ORDER BY 1")
-        assert versions.fetchall() == [(1,), (2,)]
+        assert [v for (v,) in versions.fetchall()] == [*ALL_STEPS, LATEST + 1]
 
 
 def test_two_instances_migrating_postgres_at_once_wait_for_the_lock_and_apply_once(
@@ -159,8 +165,8 @@ def test_two_instances_migrating_postgres_at_once_wait_for_the_lock_and_apply_on
         assert f"is at version {LATEST}" in out
         assert "postgres@127.0.0.1" in out
     with psycopg.connect(database_url) as connection:
-        versions = connection.execute("SELECT version FROM schema_migrations").fetchall()
-    assert versions == [(1,)]
+        versions = connection.execute("SELECT version FROM schema_migrations ORDER BY 1")
+        assert [v for (v,) in versions.fetchall()] == ALL_STEPS
 
 
 def _waiting_for_the_lock(connection: psycopg.Connection) -> int:
