@@ -28,6 +28,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
+from bot.i18n import _
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -179,7 +180,7 @@ class TtlCache(Generic[V]):
 
     def _evict(self) -> None:
         now = self._clock()
-        for key in [k for k, (expires, _) in self._entries.items() if expires <= now]:
+        for key in [k for k, (expires, _value) in self._entries.items() if expires <= now]:
             del self._entries[key]
         while len(self._entries) >= self._max_entries:  # all fresh: drop the oldest
             del self._entries[next(iter(self._entries))]
@@ -207,7 +208,7 @@ class AccessPolicy:
         self._user_ids = settings.allowed_user_ids
         self._channel_ids = settings.allowed_channel_ids
         self._usergroup_ids = settings.allowed_usergroup_ids
-        self._contact = settings.access_contact or "a Slack admin"
+        self._contact = settings.access_contact
         # Room for the whole directory and as many agents again asked about one by one.
         self._users: TtlCache[SlackUser | None] = TtlCache(
             settings.access_cache_ttl_s,
@@ -444,43 +445,46 @@ class AccessPolicy:
         channels = _join(f"<#{c}>" for c in sorted(self._channel_ids))
         return AccessDecision(
             AccessReason.CHANNEL_NOT_ALLOWED,
-            f"Invoices can be looked up only in {channels}. Run `{ids.COMMAND}` there.",
+            _("Invoices can be looked up only in {channels}. Run {command} there.").format(
+                channels=channels, command=f"`{ids.COMMAND}`"
+            ),
         )
 
     def _refused(self, reason: AccessReason) -> AccessDecision:
-        ask = self._contact
+        # Written in the agent's language when decided: a decision is not cached as text.
+        ask = self._contact or _("a Slack admin")
         if reason is AccessReason.GUEST:
-            message = (
+            message = _(
                 "Invoice lookups show people's debts, so they are only for full members of "
-                f"this workspace, not guests. If your work needs them, ask {ask} for a full "
+                "this workspace, not guests. If your work needs them, ask {contact} for a full "
                 "account."
-            )
+            ).format(contact=ask)
         elif reason is AccessReason.EXTERNAL:
-            message = (
+            message = _(
                 "Invoice lookups are only for members of this workspace, and Slack says your "
                 "account belongs to another organisation. Ask a colleague in this workspace "
                 "to look the customer up."
             )
         elif reason is AccessReason.BOT:
-            message = "Invoice lookups are only for people: apps and bots can't make them."
+            message = _("Invoice lookups are only for people: apps and bots can't make them.")
         elif reason is AccessReason.DEACTIVATED:
-            message = "This Slack account is deactivated."
+            message = _("This Slack account is deactivated.")
         elif reason is AccessReason.USER_NOT_ALLOWED:
-            message = (
+            message = _(
                 "Invoice lookups are limited to named agents, and your account is not one of "
-                f"them. If your work needs them, ask {ask} to add you."
-            )
+                "them. If your work needs them, ask {contact} to add you."
+            ).format(contact=ask)
         elif reason is AccessReason.NOT_IN_USERGROUP:
             groups = _join(f"<!subteam^{g}>" for g in sorted(self._usergroup_ids))
-            message = (
-                f"Invoice lookups are limited to members of {groups}. If your work needs "
-                f"them, ask {ask} to add you."
-            )
+            message = _(
+                "Invoice lookups are limited to members of {groups}. If your work needs "
+                "them, ask {contact} to add you."
+            ).format(groups=groups, contact=ask)
         elif reason is AccessReason.UNVERIFIED:
-            message = (
+            message = _(
                 "Slack didn't answer when this app checked your account, so nothing was "
-                f"looked up. Try again in a minute; if it keeps happening, tell {ask}."
-            )
+                "looked up. Try again in a minute; if it keeps happening, tell {contact}."
+            ).format(contact=ask)
         else:
             raise ValueError(f"no refusal text for {reason}")
         return AccessDecision(reason, message)
@@ -500,4 +504,6 @@ def _retry_after(exc: SlackApiError) -> float | None:
 def _join(items: Iterable[str]) -> str:
     """``a``, ``a or b``, ``a, b or c``."""
     items = list(items)
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+    if len(items) == 1:
+        return items[0]
+    return _("{items} or {last}").format(items=", ".join(items[:-1]), last=items[-1])

@@ -25,7 +25,10 @@ from babel.numbers import (
     get_group_symbol,
 )
 
-UNKNOWN = "unknown"
+from bot.i18n import N_, _
+
+UNKNOWN = N_("unknown")
+"""A ``msgid``: shown translated where an amount or a date is missing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +64,7 @@ class MoneyFormat:
 def format_amount(amount: Decimal | None, currency: str, locale: str) -> str:
     """``412,80 €``-style money in ``locale``'s conventions, or ``unknown``."""
     if amount is None or not amount.is_finite():
-        return UNKNOWN
+        return _(UNKNOWN)
     money = money_format(currency, locale)
     if money is None:
         return format_currency(amount, currency, locale=babel_locale(locale))
