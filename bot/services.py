@@ -10,7 +10,8 @@ from typing import Any
 
 from bot.access.policy import AccessPolicy
 from bot.access.ratelimit import SlidingWindowLimiter
-from bot.audit import AuditTrail
+from bot.audit import AgentSettings, AuditTrail
+from bot.i18n import current_locale
 from bot.lookup import InvoiceLookup
 from bot.settings import RopoEnvironment, Settings
 from bot.slack.context import ContextSealer
@@ -36,6 +37,8 @@ class Services:
     access: AccessPolicy
     rate_limit: SlidingWindowLimiter
     audit: AuditTrail
+    # The agents' own choices (their language); None: none remembered (the default applies).
+    agent_settings: AgentSettings | None = None
     # Requests not yet acknowledged (lookups wait for them), and lookups and refusals that
     # are acknowledged but not yet answered (shutdown waits for them): see bot/slack/in_flight.py.
     pending_acks: InFlight = field(default_factory=InFlight)
@@ -50,8 +53,8 @@ class Services:
 
     @property
     def locale(self) -> str:
-        """The locale amounts are formatted in."""
-        return self.settings.locale
+        """The locale amounts are formatted in: the agent's language, DISPLAY_LOCALE's country."""
+        return current_locale()
 
     async def start(self) -> None:
         """Start the background work: the access policy's directory of members.

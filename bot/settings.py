@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     display_locale: str | None = None
+    # The agents' language unless they chose one on App Home or Slack's is one of these.
+    default_language: Literal["en", "fi", "sv", "nb"] = "en"
 
     # Who may look up (see bot/access/): empty lists allow every full member.
     allowed_usergroup_ids: SlackIds = frozenset()

@@ -301,7 +301,7 @@ class HangingSlack:
     def __init__(self) -> None:
         self.calls = 0
 
-    async def users_info(self, *, user: str) -> Any:
+    async def users_info(self, *, user: str, **kwargs: Any) -> Any:
         self.calls += 1
         await asyncio.sleep(3600)
 
@@ -587,7 +587,7 @@ class SlowDirectorySlack:
     async def users_list(self, **kwargs: Any) -> Any:
         await asyncio.sleep(3600)
 
-    async def users_info(self, *, user: str) -> Any:
+    async def users_info(self, *, user: str, **kwargs: Any) -> Any:
         return {"ok": True, "user": member(user)}
 
 

@@ -96,6 +96,7 @@ class SlackUser:
     bot: bool
     deleted: bool
     stranger: bool
+    locale: str | None = None  # Slack's language for the account (fi-FI), with include_locale
 
     @classmethod
     def from_api(cls, user: dict[str, Any]) -> SlackUser:
@@ -109,6 +110,7 @@ class SlackUser:
             bot=bool(user.get("is_bot") or user.get("is_app_user")),
             deleted=bool(user.get("deleted")),
             stranger=bool(user.get("is_stranger")),
+            locale=user.get("locale") or None,
         )
 
     def is_member_of(self, team_id: str | None) -> bool:
@@ -157,6 +159,11 @@ class TtlCache(Generic[V]):
             self._loading[key] = task
         # Shielded: one caller giving up (a timeout) must not cancel the load for the rest.
         return await asyncio.shield(task)
+
+    def peek(self, key: str) -> V | None:
+        """The value kept for ``key``, even past its time, without loading it; None if none."""
+        entry = self._entries.get(key)
+        return None if entry is None else entry[1]
 
     def put(self, key: str, value: V) -> None:
         """Keep ``value`` for ``key`` for ``ttl_s`` from now, as if it had just been loaded."""
@@ -281,7 +288,7 @@ class AccessPolicy:
             while True:
                 try:
                     response = await self._client.users_list(
-                        limit=DIRECTORY_PAGE_SIZE, cursor=cursor or None
+                        limit=DIRECTORY_PAGE_SIZE, cursor=cursor or None, include_locale=True
                     )
                     break
                 except SlackApiError as exc:
@@ -361,6 +368,17 @@ class AccessPolicy:
             return self._refused(AccessReason.UNVERIFIED)
         return decision
 
+    def user_locale(self, user_id: str) -> str | None:
+        """The agent's Slack locale (``fi-FI``) as last read, or None if not read yet.
+
+        Read from the accounts access already keeps (the member directory lists everyone
+        with ``include_locale``; ``users.info`` asks with it too), so it costs no Slack call:
+        an agent the directory missed gets the default until access has read their account.
+        A language is a preference, so an account past its time in the cache still says it.
+        """
+        user = self._users.peek(user_id)
+        return user.locale if user is not None else None
+
     # -- the checks ----------------------------------------------------------------------
 
     def _account_decision(self, user: SlackUser | None, team_id: str | None) -> AccessDecision:
@@ -395,7 +413,7 @@ class AccessPolicy:
 
     async def _fetch_user(self, user_id: str) -> SlackUser | None:
         try:
-            response = await self._client.users_info(user=user_id)
+            response = await self._client.users_info(user=user_id, include_locale=True)
         except SlackApiError as exc:
             error = str(exc.response.get("error", ""))
             if error == "user_not_found":

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import astuple, dataclass, fields
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -49,6 +49,15 @@ CREATE TABLE IF NOT EXISTS lookups (
 CREATE INDEX IF NOT EXISTS lookups_by_identifier ON lookups (identifier_hash, at);
 CREATE INDEX IF NOT EXISTS lookups_by_user ON lookups (user_id, at);
 CREATE INDEX IF NOT EXISTS lookups_by_time ON lookups (at);
+-- An agent's own choices (the language), kept with the audit trail as the app's one store.
+CREATE TABLE IF NOT EXISTS agent_settings (
+    team_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    key TEXT NOT NULL,           -- language
+    value TEXT NOT NULL,
+    updated_at TEXT NOT NULL,    -- UTC, ISO 8601
+    PRIMARY KEY (team_id, user_id, key)
+);
 """
 
 
@@ -319,3 +328,46 @@ def _row(values: tuple[object, ...]) -> AuditRow:
     if row["include_paid"] is not None:
         row["include_paid"] = bool(row["include_paid"])
     return AuditRow(**row)  # type: ignore[arg-type]
+
+
+class AgentSettings:
+    """An agent's own settings (``language``), in the audit database's ``agent_settings``.
+
+    Read on every request, so each value is cached once read or written: only this process
+    writes them, and there are as many as there are agents. The database is touched in a
+    worker thread, never on the event loop.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._cache: dict[tuple[str, str, str], str | None] = {}
+
+    async def get(self, team_id: str, user_id: str, key: str) -> str | None:
+        """The agent's value for ``key``, or None if they never chose one."""
+        cache_key = (team_id, user_id, key)
+        if cache_key not in self._cache:
+            self._cache[cache_key] = await asyncio.to_thread(self._read, *cache_key)
+        return self._cache[cache_key]
+
+    async def set(self, team_id: str, user_id: str, key: str, value: str) -> None:
+        """Remember ``value`` for the agent; raises ``sqlite3.Error`` if it can't be stored."""
+        await asyncio.to_thread(self._write, team_id, user_id, key, value)
+        self._cache[(team_id, user_id, key)] = value
+
+    def _read(self, team_id: str, user_id: str, key: str) -> str | None:
+        with closing(connect(self.path)) as connection:
+            row = connection.execute(
+                "SELECT value FROM agent_settings WHERE team_id = ? AND user_id = ? AND key = ?",
+                (team_id, user_id, key),
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def _write(self, team_id: str, user_id: str, key: str, value: str) -> None:
+        at = datetime.now(UTC).isoformat(timespec="milliseconds")
+        with closing(connect(self.path)) as connection:
+            connection.execute(
+                "INSERT INTO agent_settings (team_id, user_id, key, value, updated_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (team_id, user_id, key) "
+                "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                (team_id, user_id, key, value, at),
+            )

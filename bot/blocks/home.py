@@ -43,11 +43,13 @@ def render_home(
     allowed: bool = True,
     access_message: str | None = None,
     country: Country = Country.FI,
+    language_not_saved: bool = False,
 ) -> View:
     """The Home tab; ``allowed=False`` replaces the instructions with how to get access.
 
     ``access_message`` is the access policy's own explanation for this agent (mrkdwn, written
     by the app: which user groups, whom to ask); without one, the advice is generic.
+    ``language_not_saved`` says that the language just chosen could not be remembered.
     """
     blocks: list[Block] = [
         {"type": "header", "text": plain_text(f":receipt: {APP_NAME}")},
@@ -56,6 +58,15 @@ def render_home(
     blocks.extend(_how_to_use(country) if allowed else _no_access(access_message))
     blocks.append(divider())
     blocks.append(_language_choice())
+    if language_not_saved:
+        blocks.append(
+            context(
+                _(
+                    ":warning: Your choice could not be saved, so later answers may come in "
+                    "another language. Try again in a minute."
+                )
+            )
+        )
     blocks.append(
         context(
             _(":electric_plug: Connected to *{source}*").format(source=SOURCE_LABELS[environment])
@@ -114,8 +125,7 @@ def _how_to_use(country: Country) -> list[Block]:
 def _language_choice() -> Block:
     """The agent's own choice of language: every reply, form and this tab follow it."""
     options = [
-        {"text": plain_text(LANGUAGE_NAMES[language]), "value": language}
-        for language in LANGUAGES
+        {"text": plain_text(LANGUAGE_NAMES[language]), "value": language} for language in LANGUAGES
     ]
     chosen = options[LANGUAGES.index(current_language())]
     return section(

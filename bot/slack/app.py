@@ -23,13 +23,14 @@ from bot import listeners
 from bot.access.gate import AccessGate
 from bot.access.policy import ACCESS_CHECK_TIMEOUT_S, AccessPolicy
 from bot.access.ratelimit import SlidingWindowLimiter
-from bot.audit import AuditStore, AuditTrail, audit_key
+from bot.audit import AgentSettings, AuditStore, AuditTrail, audit_key
 from bot.lookup import InvoiceLookup
 from bot.ropo.client import RopoClient
 from bot.ropo.sandbox import SANDBOX_APICODE, SANDBOX_CID, create_sandbox_app
 from bot.services import Services
 from bot.settings import Settings, SettingsError
 from bot.slack.context import ContextSealer
+from bot.slack.language import LanguageMiddleware
 from bot.slack.session import SlackHttp
 
 logger = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ def create_services(
         access=AccessPolicy(settings, _attach(slack_http, _access_client(settings))),
         rate_limit=SlidingWindowLimiter(settings.rate_limit_per_minute),
         audit=audit,
+        agent_settings=AgentSettings(store.path),
     )
 
 
@@ -134,6 +136,8 @@ def create_app(
         app = _bolt_app(settings, client, socket_mode=socket_mode)
     if slack_http is not None:
         app.use(slack_http.shared_respond)  # first, so refusals are posted through it too
+    # The agent's language, before anything answers them (the gate's refusals too).
+    app.use(LanguageMiddleware(services))
     # Before any listener: one access check and rate limit for every surface, new ones too.
     app.use(AccessGate(services))
     listeners.register(app, services)
