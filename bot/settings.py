@@ -172,6 +172,14 @@ class Settings(BaseSettings):
     def _lower_country(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
+    @field_validator("default_language", mode="before")
+    @classmethod
+    def _blank_is_english(cls, value: object) -> object:
+        # .env.example leaves it blank: that means the default, not an unknown language.
+        if isinstance(value, str):
+            return value.strip().lower() or "en"
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
