@@ -15,6 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.blocks import (
+    NOTHING_FOUND_NOTICE,
+    check_limits,
+    render_choose_identifier,
     render_failure,
     render_help,
     render_home,
@@ -24,7 +27,8 @@ from bot.blocks import (
 )
 from bot.i18n import current_locale, use_language
 from bot.lookup import FailureKind, LookupFailure, LookupResult
-from bot.query import Identifier, IdentifierKind, Query, Refusal, parse_command
+from bot.national_ids import Country
+from bot.query import Identifier, IdentifierKind, Query, Refusal, RefusalReason, parse_command
 from bot.ropo import sandbox_data as sandbox
 from bot.settings import RopoEnvironment
 
@@ -199,3 +203,39 @@ def test_any_reply_in_any_language_is_valid_block_kit(
         help_ = render_help(RopoEnvironment.SANDBOX)
     for message in (payload, failure, help_):
         assert_valid(message)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    language=st.sampled_from(LANGUAGES),
+    reason=st.sampled_from(RefusalReason),
+    text=st.one_of(long_text, st.text(min_size=1, max_size=5000)),
+    country=st.sampled_from(Country),
+    chosen=st.integers(2, 60),
+)
+def test_any_refusal_form_home_and_chooser_in_any_language_is_valid(
+    language: str,
+    reason: RefusalReason,
+    text: str,
+    country: Country,
+    chosen: int,
+    assert_valid: Callable[..., None],
+) -> None:
+    identifiers = [Identifier(IdentifierKind.CUSTOMER_NUMBER, f"C-{i}") for i in range(chosen)]
+    with use_language(language):
+        refusal = render_refusal(Refusal(reason, text), RopoEnvironment.PRODUCTION, country)
+        views = [
+            render_home(RopoEnvironment.CUSTOM, country=country, language_not_saved=True),
+            render_home(RopoEnvironment.CUSTOM, allowed=False),
+            render_lookup_form(
+                RopoEnvironment.CUSTOM, notice=NOTHING_FOUND_NOTICE, country=country
+            ),
+            render_choose_identifier(
+                identifiers, button_value=str, environment=RopoEnvironment.SANDBOX
+            ),
+        ]
+    assert_valid(refusal)
+    for view in views:
+        check_limits(view, max_blocks=100, require_text=False)
+        if view["type"] == "modal":
+            assert len(view["title"]["text"]) <= 24
