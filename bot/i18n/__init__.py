@@ -20,7 +20,7 @@ from contextvars import ContextVar
 from datetime import date
 from pathlib import Path
 
-from babel import localedata
+from babel import Locale, localedata
 from babel.dates import format_date
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
@@ -28,7 +28,8 @@ from babel.support import NullTranslations, Translations
 LANGUAGES = ("en", "fi", "sv", "nb")
 """The languages an agent can choose, English (the source) first."""
 
-DEFAULT_LANGUAGE = "en"
+SOURCE_LANGUAGE = "en"
+"""The language of the texts in the code; also the language of a context no request set."""
 DOMAIN = "messages"
 LOCALE_DIR = Path(__file__).parent / "locale"
 
@@ -38,7 +39,7 @@ LANGUAGE_NAMES = {"en": "English", "fi": "Suomi", "sv": "Svenska", "nb": "Norsk 
 # Where a language has no CLDR data for the app's country (Norwegian in Finland), its own.
 _HOME_TERRITORY = {"en": "FI", "fi": "FI", "sv": "SE", "nb": "NO"}
 
-_language: ContextVar[str] = ContextVar("language", default=DEFAULT_LANGUAGE)
+_language: ContextVar[str] = ContextVar("language", default=SOURCE_LANGUAGE)
 _territory: ContextVar[str] = ContextVar("territory", default="FI")
 
 
@@ -55,7 +56,7 @@ def language_of(tag: str | None) -> str | None:
 @functools.cache
 def translations(language: str) -> NullTranslations:
     """The compiled catalogue of ``language``; English (the source) translates to itself."""
-    if language == DEFAULT_LANGUAGE or language not in LANGUAGES:
+    if language == SOURCE_LANGUAGE or language not in LANGUAGES:
         return NullTranslations()
     return Translations.load(str(LOCALE_DIR), [language], DOMAIN)
 
@@ -70,7 +71,7 @@ def set_language(language: str, territory: str | None = None) -> None:
 
     ``territory`` is the country whose conventions amounts follow (``FI``): DISPLAY_LOCALE's.
     """
-    _language.set(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+    _language.set(language if language in LANGUAGES else SOURCE_LANGUAGE)
     if territory:
         _territory.set(territory)
 
@@ -78,7 +79,7 @@ def set_language(language: str, territory: str | None = None) -> None:
 @contextmanager
 def use_language(language: str, territory: str | None = None) -> Iterator[None]:
     """Answer in ``language`` inside the ``with`` block, then as before."""
-    language_token = _language.set(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+    language_token = _language.set(language if language in LANGUAGES else SOURCE_LANGUAGE)
     territory_token = _territory.set(territory) if territory else None
     try:
         yield
@@ -107,7 +108,10 @@ def territory_of(locale: str) -> str | None:
 
 def _(message: str) -> str:
     """``message`` in the current language."""
-    return translations(_language.get()).gettext(message)
+    language = _language.get()
+    if language == SOURCE_LANGUAGE:  # the source language: most requests, nothing to look up
+        return message
+    return translations(language).gettext(message)
 
 
 def ngettext(singular: str, plural: str, count: int) -> str:
@@ -122,9 +126,26 @@ def N_(message: str) -> str:
 
 def number(value: int) -> str:
     """A count as the current language writes it: ``1,234`` or ``1 234``."""
-    return format_decimal(value, locale=current_locale())
+    return _number(value, current_locale())
 
 
 def long_date(day: date) -> str:
     """A date as the current language writes it in a sentence: ``5 Mar 2026``, ``5.3.2026``."""
-    return format_date(day, "medium", locale=current_locale())
+    return _long_date(day, current_locale())
+
+
+# Babel parses the locale and the pattern on every call; a reply repeats the same few
+# counts and dates, so each is formatted once.
+@functools.lru_cache(maxsize=4096)
+def _number(value: int, locale: str) -> str:
+    return format_decimal(value, locale=_babel_locale(locale))
+
+
+@functools.lru_cache(maxsize=4096)
+def _long_date(day: date, locale: str) -> str:
+    return format_date(day, "medium", locale=_babel_locale(locale))
+
+
+@functools.cache
+def _babel_locale(name: str) -> Locale:
+    return Locale.parse(name)
