@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from bot import ids
+from bot.audit import AgentSettings
 from bot.dev.slack_requests import (
     JSON,
     app_home_opened_body,
@@ -145,3 +146,21 @@ def test_default_language_answers_an_agent_who_chose_nothing():
         reply = reply_to(stack, "apua", "U0AGENT01")
     assert "Laskujen haku komennolla /invoices" in reply
     assert "`/invoices &lt;hetu tai asiakasnumero&gt; [kaikki]`" in reply
+
+
+def test_a_choice_that_cannot_be_stored_is_shown_and_said(stack: Stack, monkeypatch):
+    async def broken(*args: object) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(AgentSettings, "set", broken)
+    user = "U0LANGNO1"
+    stack.slack.users[user] = member(user)
+    post_event(stack, app_home_opened_body(user_id=user))
+    (home,) = published_homes(stack, 1)
+    choose(stack, home, user, "nb")
+
+    _, republished = published_homes(stack, 2)
+    shown = json.dumps(republished, ensure_ascii=False)
+    assert "Slå opp fakturaer" in shown  # the choice, for now
+    assert "Valget ditt kunne ikke lagres" in shown  # and that it will not last
+    assert all(row[1] != user for row in stored_languages(stack))
