@@ -134,7 +134,7 @@ def render_invoice_list(
 def _invoice_blocks(invoice: Invoice, currency: str, locale: str) -> list[Block]:
     status = STATUS_LEGEND[invoice.status]
     number = (
-        f"*{escape_mrkdwn(truncate(invoice.invoice_number))}*"
+        f"*{escape_mrkdwn(truncate(redact(invoice.invoice_number)))}*"
         if invoice.invoice_number
         else "*" + _("Invoice without a number") + "*"
     )
@@ -180,8 +180,9 @@ def _group_line(invoice: Invoice, currency: str, locale: str) -> str | None:
         amount = escape_mrkdwn(format_amount(total, currency, locale))
         line += _(", *{amount}* payable in total").format(amount=amount)
     if numbers:
+        # Ropo's own text: a HETU typed into an invoice number must not reach Slack either.
         line += ": " + join_limited(
-            numbers, budget=_GROUP_NUMBERS_BUDGET, max_items=_GROUP_NUMBERS_SHOWN
+            map(redact, numbers), budget=_GROUP_NUMBERS_BUDGET, max_items=_GROUP_NUMBERS_SHOWN
         )
     return line
 
