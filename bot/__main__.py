@@ -15,6 +15,7 @@ import sys
 import uvicorn
 
 from bot.audit import cli as audit_cli
+from bot.i18n import LANGUAGES
 from bot.logs import configure_logging
 from bot.national_ids import Country
 from bot.settings import Settings, SettingsError, load_settings
@@ -30,7 +31,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return doctor.run(configure_logs=True)
     try:
-        overrides = {"ropo_country": args.country} if args.country else {}
+        overrides: dict[str, object] = {"ropo_country": args.country} if args.country else {}
+        if args.lang:
+            overrides["default_language"] = args.lang
         settings = load_settings(**overrides)
     except SettingsError as exc:
         print(exc, file=sys.stderr)
@@ -77,6 +80,11 @@ def _parser() -> argparse.ArgumentParser:
         help="whose identity codes to accept (default: $ROPO_COUNTRY); the sandbox has "
         "customers of each",
     )
+    demo.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        help="the language the app answers in (default: $DEFAULT_LANGUAGE, else en)",
+    )
     sandbox = commands.add_parser("sandbox", help="serve the Ropo One sandbox on its own")
     sandbox.add_argument("--port", type=int, help="default: 8081")
     sandbox.add_argument("--host", default="127.0.0.1")
@@ -91,7 +99,14 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "migrate", help="bring the database's schema up to date (DATABASE_URL, else AUDIT_DB)"
     )
-    parser.set_defaults(port=None, host="0.0.0.0", once=None, latency=0.0, country=None)  # noqa: S104
+    parser.set_defaults(
+        port=None,
+        host="0.0.0.0",  # noqa: S104
+        once=None,
+        latency=0.0,
+        country=None,
+        lang=None,
+    )
     return parser
 
 

@@ -27,6 +27,8 @@ from stdnum.exceptions import InvalidChecksum, ValidationError
 from stdnum.no import fodselsnummer as stdnum_fodselsnummer
 from stdnum.se import personnummer as stdnum_personnummer
 
+from bot.i18n import _
+
 
 class Country(StrEnum):
     """A country Ropo One runs in: decides which national identity code the app accepts."""
@@ -107,8 +109,10 @@ def parse_personnummer(text: str, today: Today = datetime.date.today) -> str:
     match = PERSONNUMMER_SHAPE.fullmatch(text)
     if match is None:
         raise InvalidCode(
-            "A personnummer has 10 digits (YYMMDD-NNNN) or 12 (YYYYMMDDNNNN); "
-            "the separator is -, + or none."
+            _(
+                "A personnummer has 10 digits (YYMMDD-NNNN) or 12 (YYYYMMDDNNNN); "
+                "the separator is -, + or none."
+            )
         )
     date, tail = match["date"], match["tail"]
     if match["year"] is not None:
@@ -120,9 +124,9 @@ def parse_personnummer(text: str, today: Today = datetime.date.today) -> str:
     try:
         birth = datetime.date(year, int(date[2:4]), day - _SAMORDNING_OFFSET * samordning)
     except ValueError:
-        raise InvalidCode("That date doesn't exist.") from None
+        raise InvalidCode(_("That date doesn't exist.")) from None
     if birth > today():
-        raise InvalidCode("That birth date is in the future.")
+        raise InvalidCode(_("That birth date is in the future."))
     canonical = f"{year:04}{date[2:]}{tail}"
     try:
         if samordning:  # stdnum refuses day + 60; the check digit is the same Luhn digit
@@ -130,9 +134,9 @@ def parse_personnummer(text: str, today: Today = datetime.date.today) -> str:
         else:
             stdnum_personnummer.validate(canonical)
     except InvalidChecksum:
-        raise InvalidCode("The check digit doesn't match: the code may be mistyped.") from None
+        raise InvalidCode(_("The check digit doesn't match: the code may be mistyped.")) from None
     except ValidationError:
-        raise InvalidCode("It doesn't pass the personnummer check.") from None
+        raise InvalidCode(_("It doesn't pass the personnummer check.")) from None
     return canonical
 
 
@@ -180,21 +184,21 @@ def parse_fodselsnummer(text: str, today: Today = datetime.date.today) -> str:
     stdnum knows D-numbers (day + 40), H-numbers (month + 40) and both check digits.
     """
     if not FODSELSNUMMER_SHAPE.fullmatch(text):
-        raise InvalidCode("A fødselsnummer has 11 digits: the birth date DDMMYY and five more.")
+        raise InvalidCode(_("A fødselsnummer has 11 digits: the birth date DDMMYY and five more."))
     try:
         birth = stdnum_fodselsnummer.get_birth_date(text)
     except ValidationError:
         raise InvalidCode(
-            "Its date doesn't exist, or doesn't fit the individual number's century."
+            _("Its date doesn't exist, or doesn't fit the individual number's century.")
         ) from None
     if birth > today():
-        raise InvalidCode("That birth date is in the future.")
+        raise InvalidCode(_("That birth date is in the future."))
     try:
         stdnum_fodselsnummer.validate(text)
     except InvalidChecksum:
-        raise InvalidCode("The check digits don't match: the code may be mistyped.") from None
+        raise InvalidCode(_("The check digits don't match: the code may be mistyped.")) from None
     except ValidationError:
-        raise InvalidCode("It doesn't pass the fødselsnummer check.") from None
+        raise InvalidCode(_("It doesn't pass the fødselsnummer check.")) from None
     return text
 
 

@@ -11,6 +11,7 @@ from enum import StrEnum
 from stdnum.exceptions import InvalidChecksum, ValidationError
 from stdnum.fi import hetu as stdnum_hetu
 
+from bot.i18n import N_, _
 from bot.national_ids import (
     Country,
     InvalidCode,
@@ -111,34 +112,22 @@ MAX_INPUT_CHARS = 200
 
 MAX_CUSTOMER_NUMBER_CHARS = 40
 
-HELP_WORDS = frozenset({"help", "?", "ohje", "hjälp", "hjelp"})
+HELP_WORDS = frozenset({"help", "?", "ohje", "apua", "hjälp", "hjelp"})
 # "-all" is what "--all" becomes when a client turns "--" into a dash and we read it back as "-".
 PAID_FLAGS = ("all", "--all", "kaikki", "alla")
 """The words that include paid invoices, as help shows them (English, Finnish, Swedish)."""
 # Norwegian "alle" is accepted too, without crowding the help's list.
 INCLUDE_PAID_FLAGS = frozenset({*PAID_FLAGS, "-all", "alle"})
 
-_TOO_LONG = (
-    f"That is longer than {MAX_INPUT_CHARS} characters: "
-    "too long for an identity code or a customer number."
+_TOO_LONG = N_(
+    "That is longer than {max_chars} characters: too long for an identity code or a customer "
+    "number."
 )
-_EMPTY = "Type an identity code (HETU) or a customer number."
-_WHAT_IS_ACCEPTED = (
-    "An identity code is the birth date DDMMYY, a century sign, three digits and a check "
-    f"character. A customer number is 1 to {MAX_CUSTOMER_NUMBER_CHARS} letters, digits "
-    "and the characters - _ . / with no spaces."
-)
-_UNUSABLE = f"That isn't an identity code or a customer number. {_WHAT_IS_ACCEPTED}"
-_USAGE = (
-    "Type one identity code (HETU) or customer number, and `all` after it to include paid "
-    "invoices. A customer number has no spaces."
-)
-_MISSING_IDENTIFIER = f"Which customer? {_USAGE}"
-_NOT_A_HETU = (
+_NOT_A_HETU = N_(
     "That isn't an identity code. It has 11 characters: the birth date DDMMYY, a century sign, "
     "three digits and a check character."
 )
-_HETU_AS_CUSTOMER_NUMBER = (
+_HETU_AS_CUSTOMER_NUMBER = N_(
     "That contains an identity code, so it can't be used as a customer number. "
     "Type the identity code on its own."
 )
@@ -155,38 +144,74 @@ class _Texts:
     not_a_code: str
 
 
-def _texts_for(code: str, what_it_is: str, not_a_code: str) -> _Texts:
-    usage = (
-        f"Type one {code} or customer number, and `all` after it to include paid "
+def _texts(country: Country) -> _Texts:
+    """The refusal texts of ``country``, in the agent's language (built per refusal: cheap)."""
+    if country is Country.FI:
+        usage = _(
+            "Type one identity code (HETU) or customer number, and {all} after it to include "
+            "paid invoices. A customer number has no spaces."
+        ).format(all=f"`{_(N_('all'))}`")
+        return _Texts(
+            empty=_("Type an identity code (HETU) or a customer number."),
+            unusable=_(
+                "That isn't an identity code or a customer number. An identity code is the "
+                "birth date DDMMYY, a century sign, three digits and a check character. A "
+                "customer number is 1 to {max_chars} letters, digits and the characters "
+                "- _ . / with no spaces."
+            ).format(max_chars=MAX_CUSTOMER_NUMBER_CHARS),
+            usage=usage,
+            missing_identifier=_("Which customer? {usage}").format(usage=usage),
+            not_a_code=_(_NOT_A_HETU),
+        )
+    if country is Country.SE:
+        code = _("personnummer")
+        what_it_is = _(
+            "A personnummer is the birth date YYMMDD or YYYYMMDD, then -, + or nothing, then "
+            "four digits; a samordningsnummer is written the same way."
+        )
+        not_a_code = _(
+            "That isn't a personnummer. It has 10 digits (YYMMDD-NNNN) or 12 (YYYYMMDDNNNN)."
+        )
+    else:
+        code = _("fødselsnummer")
+        what_it_is = _(
+            "A fødselsnummer is 11 digits: the birth date DDMMYY and five more; a D-number or "
+            "H-number is written the same way."
+        )
+        not_a_code = _(
+            "That isn't a fødselsnummer. It has 11 digits: the birth date DDMMYY and five more."
+        )
+    usage = _(
+        "Type one {code} or customer number, and {all} after it to include paid "
         "invoices. A customer number has no spaces."
-    )
+    ).format(code=code, all=f"`{_(N_('all'))}`")
     return _Texts(
-        empty=f"Type a {code} or a customer number.",
-        unusable=(
-            f"That isn't a {code} or a customer number. {what_it_is} A customer number is 1 "
-            f"to {MAX_CUSTOMER_NUMBER_CHARS} letters, digits and the characters - _ . / with "
-            "no spaces."
-        ),
+        empty=_("Type a {code} or a customer number.").format(code=code),
+        unusable=_(
+            "That isn't a {code} or a customer number. {what_it_is} A customer number is 1 "
+            "to {max_chars} letters, digits and the characters - _ . / with no spaces."
+        ).format(code=code, what_it_is=what_it_is, max_chars=MAX_CUSTOMER_NUMBER_CHARS),
         usage=usage,
-        missing_identifier=f"Which customer? {usage}",
+        missing_identifier=_("Which customer? {usage}").format(usage=usage),
         not_a_code=not_a_code,
     )
 
 
-_TEXTS = {
-    Country.FI: _Texts(_EMPTY, _UNUSABLE, _USAGE, _MISSING_IDENTIFIER, _NOT_A_HETU),
-    Country.SE: _texts_for(
-        "personnummer",
-        "A personnummer is the birth date YYMMDD or YYYYMMDD, then -, + or nothing, then four "
-        "digits; a samordningsnummer is written the same way.",
-        "That isn't a personnummer. It has 10 digits (YYMMDD-NNNN) or 12 (YYYYMMDDNNNN).",
-    ),
-    Country.NO: _texts_for(
-        "fødselsnummer",
-        "A fødselsnummer is 11 digits: the birth date DDMMYY and five more; a D-number or "
-        "H-number is written the same way.",
-        "That isn't a fødselsnummer. It has 11 digits: the birth date DDMMYY and five more.",
-    ),
+# A valid identity code of another country, named in a refusal.
+_A_FOREIGN_CODE = {
+    Country.FI: N_("a Finnish HETU"),
+    Country.SE: N_("a Swedish personnummer"),
+    Country.NO: N_("a Norwegian fødselsnummer"),
+}
+_ROPO_ONE_OF = {
+    Country.FI: N_("Ropo One Finland"),
+    Country.SE: N_("Ropo One Sweden"),
+    Country.NO: N_("Ropo One Norway"),
+}
+_CODES_ACCEPTED = {
+    Country.FI: N_("Finnish identity codes (HETU)"),
+    Country.SE: N_("Swedish identity codes (personnummer)"),
+    Country.NO: N_("Norwegian identity codes (fødselsnummer)"),
 }
 
 # Typed or pasted look-alikes of "-" become "-"; invisible characters that ride along with
@@ -257,16 +282,16 @@ def parse_command(text: str, country: Country = Country.FI) -> Query | HelpReque
     ``country`` decides which national identity code is accepted (see :func:`parse_identifier`).
     """
     if len(text) > MAX_INPUT_CHARS:
-        return Refusal(RefusalReason.UNUSABLE, _TOO_LONG)
+        return Refusal(RefusalReason.UNUSABLE, _(_TOO_LONG).format(max_chars=MAX_INPUT_CHARS))
     words = _join_prefixes(_clean(text).split())
     identifiers = [word for word in words if word.casefold() not in INCLUDE_PAID_FLAGS]
     include_paid = len(identifiers) < len(words)
     if not words or (len(identifiers) == 1 and identifiers[0].casefold() in HELP_WORDS):
         return HelpRequest()
     if not identifiers:
-        return Refusal(RefusalReason.UNUSABLE, _TEXTS[country].missing_identifier)
+        return Refusal(RefusalReason.UNUSABLE, _texts(country).missing_identifier)
     if len(identifiers) > 1:
-        return Refusal(RefusalReason.TOO_MANY_WORDS, _TEXTS[country].usage)
+        return Refusal(RefusalReason.TOO_MANY_WORDS, _texts(country).usage)
     identifier = parse_identifier(identifiers[0], country)
     if isinstance(identifier, Refusal):
         return identifier
@@ -284,10 +309,10 @@ def parse_identifier(text: str, country: Country = Country.FI) -> Identifier | R
     Refusal messages never repeat the input, except a masked identity code.
     """
     if len(text) > MAX_INPUT_CHARS:
-        return Refusal(RefusalReason.UNUSABLE, _TOO_LONG)
+        return Refusal(RefusalReason.UNUSABLE, _(_TOO_LONG).format(max_chars=MAX_INPUT_CHARS))
     value = _clean(text).strip()
     if not value:
-        return Refusal(RefusalReason.UNUSABLE, _TEXTS[country].empty)
+        return Refusal(RefusalReason.UNUSABLE, _texts(country).empty)
     prefix = _PREFIX.match(value)
     if prefix is None:
         if _is_code_attempt(value, country):
@@ -332,10 +357,11 @@ def _parse_code(value: str, country: Country) -> Identifier | Refusal:
         return _parse_hetu(value)
     if not value:
         return Refusal(
-            RefusalReason.INVALID_CODE, f"Type the {country.code_name} after the prefix."
+            RefusalReason.INVALID_CODE,
+            _("Type the {code} after the prefix.").format(code=_(country.code_name)),
         )
     if not _is_code_attempt(value, country) and not _CODE_IN_TEXT[country].fullmatch(value):
-        return Refusal(RefusalReason.INVALID_CODE, _TEXTS[country].not_a_code)
+        return Refusal(RefusalReason.INVALID_CODE, _texts(country).not_a_code)
     kind = IDENTITY_CODE_KINDS[country]
     try:
         if country is Country.SE:
@@ -344,10 +370,13 @@ def _parse_code(value: str, country: Country) -> Identifier | Refusal:
     except InvalidCode as problem:
         shown = _mask_unchecked(value, country)
         # Digits alone may be a date-based customer number: say how to look one up.
-        hint = " If it is a customer number, type cust: before it." if value.isdigit() else ""
+        hint = (
+            " " + _("If it is a customer number, type cust: before it.") if value.isdigit() else ""
+        )
         return Refusal(
             RefusalReason.INVALID_CODE,
-            f"{shown} isn't a valid {country.code_name}. {problem}{hint}",
+            _("{shown} isn't a valid {code}.").format(shown=shown, code=_(country.code_name))
+            + f" {problem}{hint}",
         )
 
 
@@ -366,16 +395,16 @@ def _foreign_code(value: str, country: Country) -> Refusal | None:
         if isinstance(_parse_code(value, other), Identifier):
             return Refusal(
                 RefusalReason.FOREIGN_CODE,
-                f"That looks like a {other.adjective} {other.code_name}; this app is connected "
-                f"to Ropo One {country.name_in_english}, so it looks up "
-                f"{_code_phrase(country)} and customer numbers.",
+                _(
+                    "That looks like {a_foreign_code}; this app is connected to {ropo_one}, "
+                    "so it looks up {codes} and customer numbers."
+                ).format(
+                    a_foreign_code=_(_A_FOREIGN_CODE[other]),
+                    ropo_one=_(_ROPO_ONE_OF[country]),
+                    codes=_(_CODES_ACCEPTED[country]),
+                ),
             )
     return None
-
-
-def _code_phrase(country: Country) -> str:
-    """``Finnish identity codes (HETU)``: the codes an app set up for ``country`` accepts."""
-    return f"{country.adjective} identity codes ({country.code_name})"
 
 
 def find_identifiers(text: str, country: Country = Country.FI) -> list[Identifier]:
@@ -404,7 +433,7 @@ def find_identifiers(text: str, country: Country = Country.FI) -> list[Identifie
         if isinstance(customer_number, Identifier):
             found.append((match.start("value"), customer_number))
     found.sort(key=lambda item: item[0])
-    return list(dict.fromkeys(identifier for _, identifier in found))
+    return list(dict.fromkeys(identifier for _at, identifier in found))
 
 
 def _clean(text: str) -> str:
@@ -429,7 +458,7 @@ def _parse_hetu(value: str) -> Identifier | Refusal:
             stdnum_hetu.validate(code, allow_temporary=True)
         except InvalidChecksum:
             return _invalid_hetu(
-                code, "The check character doesn't match: the code may be mistyped."
+                code, _("The check character doesn't match: the code may be mistyped.")
             )
         except ValidationError:
             return _invalid_hetu(code, _hetu_problem(code))
@@ -437,14 +466,15 @@ def _parse_hetu(value: str) -> Identifier | Refusal:
     if _NEAR_HETU.fullmatch(value):
         if len(value) != _HETU_LENGTH:
             return _invalid_hetu(
-                value, f"An identity code has 11 characters; this has {len(value)}."
+                value,
+                _("An identity code has 11 characters; this has {count}.").format(count=len(value)),
             )
         return _invalid_hetu(
-            value, "After the century sign come three digits and a check character."
+            value, _("After the century sign come three digits and a check character.")
         )
     if not value:
-        return Refusal(RefusalReason.INVALID_HETU, "Type the identity code after the prefix.")
-    return Refusal(RefusalReason.INVALID_HETU, _NOT_A_HETU)
+        return Refusal(RefusalReason.INVALID_HETU, _("Type the identity code after the prefix."))
+    return Refusal(RefusalReason.INVALID_HETU, _(_NOT_A_HETU))
 
 
 def _hetu_problem(code: str) -> str:
@@ -452,27 +482,28 @@ def _hetu_problem(code: str) -> str:
     try:
         datetime.date(_CENTURY_YEARS[code[6]] + int(code[4:6]), int(code[2:4]), int(code[:2]))
     except ValueError:
-        return "That date doesn't exist."
+        return _("That date doesn't exist.")
     if int(code[7:10]) < 2:
-        return "The three digits after the century sign can't be 000 or 001."
+        return _("The three digits after the century sign can't be 000 or 001.")
     if code[10] not in _CHECK_CHARACTERS:
-        return "The last character is never a check character: the code may be mistyped."
-    return "It doesn't pass the identity code check."
+        return _("The last character is never a check character: the code may be mistyped.")
+    return _("It doesn't pass the identity code check.")
 
 
 def _invalid_hetu(code: str, problem: str) -> Refusal:
     return Refusal(
-        RefusalReason.INVALID_HETU, f"{mask_hetu(code)} isn't a valid identity code. {problem}"
+        RefusalReason.INVALID_HETU,
+        _("{shown} isn't a valid identity code.").format(shown=mask_hetu(code)) + f" {problem}",
     )
 
 
 def _parse_customer_number(value: str, country: Country = Country.FI) -> Identifier | Refusal:
     if not value:
-        return Refusal(RefusalReason.UNUSABLE, _TEXTS[country].empty)
+        return Refusal(RefusalReason.UNUSABLE, _texts(country).empty)
     if not _CUSTOMER_NUMBER.fullmatch(value):
-        return Refusal(RefusalReason.UNUSABLE, _TEXTS[country].unusable)
+        return Refusal(RefusalReason.UNUSABLE, _texts(country).unusable)
     # A customer number is shown and stored as is, so it must not carry an identity code:
     # anything HETU-shaped, or a Swedish or Norwegian code that passes its check.
     if HETU_SHAPE.search(value) or redact_national_ids(value) != value:
-        return Refusal(RefusalReason.UNUSABLE, _HETU_AS_CUSTOMER_NUMBER)
+        return Refusal(RefusalReason.UNUSABLE, _(_HETU_AS_CUSTOMER_NUMBER))
     return Identifier(IdentifierKind.CUSTOMER_NUMBER, value)

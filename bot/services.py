@@ -13,11 +13,13 @@ from bot.access.ratelimit import SlidingWindowLimiter
 from bot.audit import AuditTrail
 from bot.details import InvoiceDetailsLookup
 from bot.health import Readiness
+from bot.i18n import current_locale
 from bot.lookup import InvoiceLookup
 from bot.settings import RopoEnvironment, Settings
 from bot.slack.context import ContextSealer
 from bot.slack.identity import BotIdentity
 from bot.slack.in_flight import InFlight
+from bot.store.agent_settings import AgentSettings
 from bot.store.base import Store
 
 logger = logging.getLogger(__name__)
@@ -47,6 +49,8 @@ class Services:
     identity: BotIdentity | None = None
     # What /readyz asks: every component adds its check where it is built.
     readiness: Readiness = field(default_factory=Readiness)
+    # The agents' own choices (their language); None: none remembered (the default applies).
+    agent_settings: AgentSettings | None = None
     # Requests not yet acknowledged (lookups wait for them), and lookups and refusals that
     # are acknowledged but not yet answered (shutdown waits for them): see bot/slack/in_flight.py.
     pending_acks: InFlight = field(default_factory=InFlight)
@@ -61,8 +65,8 @@ class Services:
 
     @property
     def locale(self) -> str:
-        """The locale amounts are formatted in."""
-        return self.settings.locale
+        """The locale amounts are formatted in: the agent's language, DISPLAY_LOCALE's country."""
+        return current_locale()
 
     async def start(self) -> None:
         """Start the background work: the store's connections, the directory of members.

@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     metrics_token: SecretStr | None = None  # unset: GET /metrics is open (private network)
     web_concurrency: int = Field(default=1, ge=1, le=64)  # `serve`'s worker processes
+    # The agents' language unless they chose one on App Home or Slack's is one of these.
+    default_language: Literal["en", "fi", "sv", "nb"] = "en"
 
     # Who may look up (see bot/access/): empty lists allow every full member.
     allowed_usergroup_ids: SlackIds = frozenset()
@@ -187,6 +189,14 @@ class Settings(BaseSettings):
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("default_language", mode="before")
+    @classmethod
+    def _blank_is_english(cls, value: object) -> object:
+        # .env.example leaves it blank: that means the default, not an unknown language.
+        if isinstance(value, str):
+            return value.strip().lower() or "en"
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -320,7 +320,7 @@ class HangingSlack:
         self.calls = 0
         self.called = asyncio.Event()
 
-    async def users_info(self, *, user: str) -> Any:
+    async def users_info(self, *, user: str, **kwargs: Any) -> Any:
         self.calls += 1
         self.called.set()
         await asyncio.sleep(3600)
@@ -561,14 +561,14 @@ class GatedDirectorySlack:
         self.release = asyncio.Event()
         self.users_info_calls: list[str] = []
 
-    async def users_list(self, *, limit: int, cursor: str | None) -> Any:
+    async def users_list(self, *, limit: int, cursor: str | None, **_: Any) -> Any:
         if cursor is None:
             self.first_page_sent.set()
             return {"members": [member("U0PAGE001")], "response_metadata": {"next_cursor": "2"}}
         await self.release.wait()
         return {"members": [member("U0PAGE002")], "response_metadata": {"next_cursor": ""}}
 
-    async def users_info(self, *, user: str) -> Any:
+    async def users_info(self, *, user: str, **_: Any) -> Any:
         self.users_info_calls.append(user)
         return {"ok": True, "user": member(user)}
 
@@ -820,7 +820,7 @@ class SlowDirectorySlack:
     async def users_list(self, **kwargs: Any) -> Any:
         await asyncio.sleep(3600)
 
-    async def users_info(self, *, user: str) -> Any:
+    async def users_info(self, *, user: str, **kwargs: Any) -> Any:
         return {"ok": True, "user": member(user)}
 
 

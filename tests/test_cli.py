@@ -99,3 +99,17 @@ def test_demo_follows_the_country_it_is_given():
     refused = run_bot("demo", "--once", "/invoices 131052-308T", ROPO_COUNTRY="no")
     assert "That looks like a Finnish HETU" in refused.stdout
     assert "131052-308T" not in refused.stdout + refused.stderr
+
+
+def test_demo_answers_in_the_language_it_is_given():
+    finnish = run_bot("demo", "--lang", "fi", "--once", "/invoices C-1001 kaikki")
+    assert finnish.returncode == 0, finnish.stderr
+    assert "Laskut: C-1001" in finnish.stdout
+    assert "Avaa MyRopossa" in finnish.stdout
+    swedish = run_bot("demo", "--lang", "sv", "--once", "/invoices hjälp")
+    assert "Sök fakturor med /invoices" in swedish.stdout
+    default = run_bot("demo", "--once", "/invoices help", DEFAULT_LANGUAGE="nb")
+    assert "Slå opp fakturaer med /invoices" in default.stdout
+    wrong = run_bot("demo", "--lang", "de", "--once", "help")
+    assert wrong.returncode != 0
+    assert "--lang" in wrong.stderr

@@ -314,3 +314,13 @@ def test_printing_the_settings_hides_every_secret(monkeypatch: pytest.MonkeyPatc
         for secret in (APICODE, BOT_TOKEN, SIGNING_SECRET, APP_TOKEN):
             assert secret not in text
     assert "ropo_apicode=SecretStr('**********')" in repr(settings)
+
+
+def test_default_language_is_english_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEFAULT_LANGUAGE", "")
+    assert Settings(_env_file=None).default_language == "en"
+    monkeypatch.setenv("DEFAULT_LANGUAGE", " FI ")
+    assert Settings(_env_file=None).default_language == "fi"
+    monkeypatch.setenv("DEFAULT_LANGUAGE", "de")
+    with pytest.raises(SettingsError, match="DEFAULT_LANGUAGE"):
+        load_settings(_env_file=None)

@@ -70,6 +70,11 @@ class TtlCache(Generic[V]):
         if self._entries is not None:
             self._entries[key] = (self._clock(), value)
 
+    def peek(self, key: str) -> V | None:
+        """The value kept for ``key``, fresh or stale, without loading it; None if none."""
+        entry = self._entries.get(key) if self._entries is not None else None
+        return None if entry is None else entry[1]
+
     def loading(self, key: str) -> asyncio.Task[V] | None:
         """The load of ``key`` in flight, if any (a refresh in the background included)."""
         return self._loading.get(key)

@@ -80,6 +80,7 @@ class SlackUser:
     bot: bool
     deleted: bool
     stranger: bool
+    locale: str | None = None  # Slack's language for the account (fi-FI), with include_locale
 
     @classmethod
     def from_api(cls, user: dict[str, Any]) -> SlackUser:
@@ -93,6 +94,7 @@ class SlackUser:
             bot=bool(user.get("is_bot") or user.get("is_app_user")),
             deleted=bool(user.get("deleted")),
             stranger=bool(user.get("is_stranger")),
+            locale=user.get("locale") or None,
         )
 
     def is_member_of(self, team_id: str | None) -> bool:
@@ -147,6 +149,10 @@ class MemberDirectory:
         Raises :class:`SlackUnavailable` when Slack must be asked and cannot answer.
         """
         return await self._groups.get(group_id, partial(self._fetch_group, group_id))
+
+    def known_user(self, user_id: str) -> SlackUser | None:
+        """The account as last read, fresh or stale, without asking Slack; None if not read."""
+        return self._users.peek(user_id)
 
     def refreshing(self, user_id: str) -> asyncio.Task[SlackUser | None] | None:
         """The ``users.info`` call for ``user_id`` in flight, if any: something to wait on."""
@@ -216,7 +222,7 @@ class MemberDirectory:
             while True:
                 try:
                     response = await self._client.users_list(
-                        limit=DIRECTORY_PAGE_SIZE, cursor=cursor or None
+                        limit=DIRECTORY_PAGE_SIZE, cursor=cursor or None, include_locale=True
                     )
                     break
                 except SlackApiError as exc:
@@ -271,7 +277,7 @@ class MemberDirectory:
             # waiting for the event loop and for a free connection, and refuse members
             # because the process is busy rather than because Slack is.
             async with answer_within(self._timeout_s):
-                response = await self._client.users_info(user=user_id)
+                response = await self._client.users_info(user=user_id, include_locale=True)
         except SlackApiError as exc:
             error = str(exc.response.get("error", ""))
             if error == "user_not_found":

@@ -45,7 +45,8 @@ RATE_LIMITED = "rate_limited"
 """The audited reason of a request refused by the per-agent rate limit."""
 
 # Nothing here can reach Ropo One: these pass without a check.
-_UNGATED_ACTIONS = frozenset({ids.ACTION_OPEN_MYROPO})
+# The language select only stores a preference: a refused agent may read the refusal in theirs.
+_UNGATED_ACTIONS = frozenset({ids.ACTION_OPEN_MYROPO, ids.ACTION_CHOOSE_LANGUAGE})
 _UNGATED_TYPES = frozenset({"view_closed", "event_callback"})
 # Gated, but they only open the lookup form: they don't count towards the rate limit.
 _FORM_ACTIONS = frozenset({ids.ACTION_LOOKUP_ANOTHER, ids.ACTION_OPEN_LOOKUP_FORM})

@@ -27,6 +27,7 @@ from bot.access.directory import (
     SlackUnavailable,
     SlackUser,
 )
+from bot.i18n import _
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -132,6 +133,17 @@ class AccessPolicy:
             return self._refused(AccessReason.UNVERIFIED)
         return decision
 
+    def user_locale(self, user_id: str) -> str | None:
+        """The agent's Slack locale (``fi-FI``) as last read, or None if not read yet.
+
+        Read from the accounts access already keeps (the member directory lists everyone
+        with ``include_locale``; ``users.info`` asks with it too), so it costs no Slack call:
+        an agent the directory missed gets the default until access has read their account.
+        A language is a preference, so an account past its time in the cache still says it.
+        """
+        user = self.directory.known_user(user_id)
+        return user.locale if user is not None else None
+
     # -- the checks ----------------------------------------------------------------------
 
     def _account_decision(self, user: SlackUser | None, team_id: str | None) -> AccessDecision:
@@ -168,43 +180,46 @@ class AccessPolicy:
         channels = _join(f"<#{c}>" for c in sorted(self._channel_ids))
         return AccessDecision(
             AccessReason.CHANNEL_NOT_ALLOWED,
-            f"Invoices can be looked up only in {channels}. Run `{ids.COMMAND}` there.",
+            _("Invoices can be looked up only in {channels}. Run {command} there.").format(
+                channels=channels, command=f"`{ids.COMMAND}`"
+            ),
         )
 
     def _refused(self, reason: AccessReason) -> AccessDecision:
-        ask = self._contact
+        # Written in the agent's language when decided: a decision is not cached as text.
+        ask = self._contact or _("a Slack admin")
         if reason is AccessReason.GUEST:
-            message = (
+            message = _(
                 "Invoice lookups show people's debts, so they are only for full members of "
-                f"this workspace, not guests. If your work needs them, ask {ask} for a full "
+                "this workspace, not guests. If your work needs them, ask {contact} for a full "
                 "account."
-            )
+            ).format(contact=ask)
         elif reason is AccessReason.EXTERNAL:
-            message = (
+            message = _(
                 "Invoice lookups are only for members of this workspace, and Slack says your "
                 "account belongs to another organisation. Ask a colleague in this workspace "
                 "to look the customer up."
             )
         elif reason is AccessReason.BOT:
-            message = "Invoice lookups are only for people: apps and bots can't make them."
+            message = _("Invoice lookups are only for people: apps and bots can't make them.")
         elif reason is AccessReason.DEACTIVATED:
-            message = "This Slack account is deactivated."
+            message = _("This Slack account is deactivated.")
         elif reason is AccessReason.USER_NOT_ALLOWED:
-            message = (
+            message = _(
                 "Invoice lookups are limited to named agents, and your account is not one of "
-                f"them. If your work needs them, ask {ask} to add you."
-            )
+                "them. If your work needs them, ask {contact} to add you."
+            ).format(contact=ask)
         elif reason is AccessReason.NOT_IN_USERGROUP:
             groups = _join(f"<!subteam^{g}>" for g in sorted(self._usergroup_ids))
-            message = (
-                f"Invoice lookups are limited to members of {groups}. If your work needs "
-                f"them, ask {ask} to add you."
-            )
+            message = _(
+                "Invoice lookups are limited to members of {groups}. If your work needs "
+                "them, ask {contact} to add you."
+            ).format(groups=groups, contact=ask)
         elif reason is AccessReason.UNVERIFIED:
-            message = (
+            message = _(
                 "Slack didn't answer when this app checked your account, so nothing was "
-                f"looked up. Try again in a minute; if it keeps happening, tell {ask}."
-            )
+                "looked up. Try again in a minute; if it keeps happening, tell {contact}."
+            ).format(contact=ask)
         else:
             raise ValueError(f"no refusal text for {reason}")
         return AccessDecision(reason, message)
@@ -213,4 +228,6 @@ class AccessPolicy:
 def _join(items: Iterable[str]) -> str:
     """``a``, ``a or b``, ``a, b or c``."""
     items = list(items)
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+    if len(items) == 1:
+        return items[0]
+    return _("{items} or {last}").format(items=", ".join(items[:-1]), last=items[-1])

@@ -22,20 +22,24 @@ from bot.blocks.common import (
     plural,
     section,
 )
+from bot.i18n import N_, _
 from bot.settings import RopoEnvironment
 
 _HEADINGS: Mapping[AccessReason, tuple[str, str]] = MappingProxyType(
     {
-        AccessReason.GUEST: (":lock:", "Guests can't look up invoices"),
-        AccessReason.EXTERNAL: (":lock:", "Only members of this workspace can look up invoices"),
-        AccessReason.BOT: (":lock:", "Apps can't look up invoices"),
-        AccessReason.DEACTIVATED: (":lock:", "This account can't look up invoices"),
-        AccessReason.USER_NOT_ALLOWED: (":lock:", "You don't have access to invoice lookups"),
-        AccessReason.NOT_IN_USERGROUP: (":lock:", "You don't have access to invoice lookups"),
-        AccessReason.CHANNEL_NOT_ALLOWED: (":lock:", "Invoices can't be looked up here"),
+        AccessReason.GUEST: (":lock:", N_("Guests can't look up invoices")),
+        AccessReason.EXTERNAL: (
+            ":lock:",
+            N_("Only members of this workspace can look up invoices"),
+        ),
+        AccessReason.BOT: (":lock:", N_("Apps can't look up invoices")),
+        AccessReason.DEACTIVATED: (":lock:", N_("This account can't look up invoices")),
+        AccessReason.USER_NOT_ALLOWED: (":lock:", N_("You don't have access to invoice lookups")),
+        AccessReason.NOT_IN_USERGROUP: (":lock:", N_("You don't have access to invoice lookups")),
+        AccessReason.CHANNEL_NOT_ALLOWED: (":lock:", N_("Invoices can't be looked up here")),
         AccessReason.UNVERIFIED: (
             ":hourglass_flowing_sand:",
-            "Your access couldn't be checked",
+            N_("Your access couldn't be checked"),
         ),
     }
 )
@@ -48,30 +52,40 @@ def render_access_refused(
     if decision.allowed:
         raise ValueError("an allowed request needs no refusal")
     emoji, heading = _HEADINGS[decision.reason]
+    heading = _(heading)
     blocks = [
         section(
-            f"{emoji} *{heading}*\n{decision.message}\nReference: {code(reference)}",
+            f"{emoji} *{heading}*\n{decision.message}\n"
+            + _("Reference: {reference}").format(reference=code(reference)),
             block_id=ids.BLOCK_SUMMARY,
         ),
         footer(environment),
     ]
-    return message(f"{heading}. Reference: {reference}", blocks)
+    fallback = _("{heading}. Reference: {reference}").format(heading=heading, reference=reference)
+    return message(fallback, blocks)
 
 
 def render_slow_down(retry_after_s: int, environment: RopoEnvironment, reference: str) -> Payload:
     """Too many lookups in a minute: when the next one will go through."""
-    heading = "Too many lookups in a minute"
-    wait = plural(retry_after_s, "second")
+    heading = _("Too many lookups in a minute")
+    wait = plural(retry_after_s, "{count} second", "{count} seconds")
     blocks = [
         section(
-            f":raised_hand: *{heading}*\nTo protect customers' data, each agent can make a "
-            f"limited number of lookups a minute. Nothing was looked up: try again in {wait}."
-            f"\nReference: {code(reference)}",
+            f":raised_hand: *{heading}*\n"
+            + _(
+                "To protect customers' data, each agent can make a limited number of lookups "
+                "a minute. Nothing was looked up: try again in {wait}."
+            ).format(wait=wait)
+            + "\n"
+            + _("Reference: {reference}").format(reference=code(reference)),
             block_id=ids.BLOCK_SUMMARY,
         ),
         footer(environment),
     ]
-    return message(f"{heading}: try again in {wait}. Reference: {reference}", blocks)
+    fallback = _("{heading}: try again in {wait}. Reference: {reference}").format(
+        heading=heading, wait=wait, reference=reference
+    )
+    return message(fallback, blocks)
 
 
 def render_refusal_view(payload: Payload) -> Block:
@@ -79,6 +93,6 @@ def render_refusal_view(payload: Payload) -> Block:
     return {
         "type": "modal",
         "title": plain_text(APP_NAME),
-        "close": plain_text("Close"),
+        "close": plain_text(_("Close")),
         "blocks": payload["blocks"],
     }

@@ -6,27 +6,30 @@ Everything here is pure: the same input always gives the same dict, with no I/O.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from bot import ids
 from bot.blocks.money import UNKNOWN
+from bot.i18n import N_, _, long_date, ngettext, number
 from bot.ropo.models import InvoiceStatus
 from bot.settings import RopoEnvironment
+
+K = TypeVar("K")
 
 Payload = dict[str, Any]
 Block = dict[str, Any]
 View = dict[str, Any]
 
 APP_NAME = "Ropo Invoices"  # also a modal title: at most 24 characters
-LABEL_INCLUDE_PAID = "Include paid invoices"
+LABEL_INCLUDE_PAID = N_("Include paid invoices")
 
 ELLIPSIS = "…"
 USAGE = f"{ids.COMMAND} <HETU or customer number> [all]"
-ONLY_YOU = "Only you can see this."
+ONLY_YOU = N_("Only you can see this.")
 
 # Longest raw text taken from Ropo or the agent into one spot of a message. Applied before
 # escaping, which can grow a text fivefold (``&`` -> ``&amp;``), so the limits below hold.
@@ -37,45 +40,64 @@ _NOON_S = 12 * 60 * 60
 
 @dataclass(frozen=True, slots=True)
 class StatusInfo:
-    """How one invoice status is shown, and what it means for the customer."""
+    """How one invoice status is shown, and what it means for the customer.
+
+    The texts are English ``msgid``s; :attr:`label` and :attr:`meaning` are in the agent's
+    language.
+    """
 
     emoji: str
-    label: str
-    meaning: str
+    label_source: str
+    meaning_source: str
+
+    @property
+    def label(self) -> str:
+        """The status's name, as MyRopo shows it in the agent's language."""
+        return _(self.label_source)
+
+    @property
+    def meaning(self) -> str:
+        """What the status means for the customer, in the agent's language."""
+        return _(self.meaning_source)
 
 
 STATUS_LEGEND: Mapping[InvoiceStatus, StatusInfo] = MappingProxyType(
     {
         InvoiceStatus.COLLECTION: StatusInfo(
             ":red_circle:",
-            "Collection",
-            "In debt collection: collection costs may be added. The customer should pay "
-            "or agree on a payment plan now.",
+            N_("Collection"),
+            N_(
+                "In debt collection: collection costs may be added. The customer should pay "
+                "or agree on a payment plan now."
+            ),
         ),
         InvoiceStatus.REMINDER: StatusInfo(
             ":large_orange_circle:",
-            "Reminder",
-            "Overdue, and a payment reminder has been sent. Paying now keeps it out of collection.",
+            N_("Reminder"),
+            N_(
+                "Overdue, and a payment reminder has been sent. Paying now keeps it out of "
+                "collection."
+            ),
         ),
         InvoiceStatus.DUE: StatusInfo(
             ":large_yellow_circle:",
-            "Due",
-            "Past its due date; no reminder has been sent yet.",
+            N_("Due"),
+            N_("Past its due date; no reminder has been sent yet."),
         ),
         InvoiceStatus.INVOICING: StatusInfo(
             ":large_blue_circle:",
-            "Invoicing",
-            "Sent and not yet due: nothing is late.",
+            N_("Invoicing"),
+            N_("Sent and not yet due: nothing is late."),
         ),
         InvoiceStatus.PAID: StatusInfo(
             ":white_check_mark:",
-            "Paid",
-            "Paid in full: nothing to do.",
+            N_("Paid"),
+            N_("Paid in full: nothing to do."),
         ),
         InvoiceStatus.UNKNOWN: StatusInfo(
             ":grey_question:",
-            "Unknown status",
-            "A status this app does not know yet: check the invoice in MyRopo.",
+            N_("Unknown status"),
+            N_("A status this app does not know yet: check the invoice in MyRopo."),
         ),
     }
 )
@@ -90,15 +112,31 @@ def status_legend() -> str:
     )
 
 
-SOURCE_LABELS: Mapping[RopoEnvironment, str] = MappingProxyType(
+class _Translated(Mapping[K, str]):
+    """A mapping to ``msgid``s that answers in the agent's language."""
+
+    def __init__(self, messages: Mapping[K, str]) -> None:
+        self._messages = MappingProxyType(dict(messages))
+
+    def __getitem__(self, key: K) -> str:
+        return _(self._messages[key])
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._messages)
+
+    def __len__(self) -> int:
+        return len(self._messages)
+
+
+SOURCE_LABELS: Mapping[RopoEnvironment, str] = _Translated(
     {
-        RopoEnvironment.SANDBOX: "Ropo One sandbox — fake data",
-        RopoEnvironment.TEST: "Ropo One test environment",
-        RopoEnvironment.PRODUCTION: "Ropo One production",
-        RopoEnvironment.CUSTOM: "Ropo One (custom endpoint)",
+        RopoEnvironment.SANDBOX: N_("Ropo One sandbox — fake data"),
+        RopoEnvironment.TEST: N_("Ropo One test environment"),
+        RopoEnvironment.PRODUCTION: N_("Ropo One production"),
+        RopoEnvironment.CUSTOM: N_("Ropo One (custom endpoint)"),
     }
 )
-"""Where the data came from, as the footer says it."""
+"""Where the data came from, as the footer says it (in the agent's language)."""
 
 
 # --- text ---------------------------------------------------------------------------------
@@ -120,10 +158,13 @@ def code(text: str, limit: int = MAX_SHOWN_CHARS) -> str:
     return "`" + escape_mrkdwn(truncate(text, limit).replace("`", "\u02cb")) + "`"
 
 
-def plural(count: int, singular: str, plural_form: str | None = None) -> str:
-    """``1 invoice``, ``2 invoices``."""
-    word = singular if count == 1 else (plural_form or singular + "s")
-    return f"{count:,} {word}"
+def plural(count: int, singular: str, plural_form: str) -> str:
+    """``1 invoice``, ``2 invoices``: ``singular`` and ``plural_form`` hold ``{count}``.
+
+    The forms are a plural ``msgid`` (``pybabel extract -k plural:2,3`` finds them), and
+    are translated with the current language's plural rule.
+    """
+    return ngettext(singular, plural_form, count).format(count=number(count))
 
 
 def join_limited(items: Iterable[str], *, budget: int, max_items: int) -> str:
@@ -142,19 +183,22 @@ def join_limited(items: Iterable[str], *, budget: int, max_items: int) -> str:
         used += len(piece) + 2
     rest = len(items) - len(shown)
     text = ", ".join(shown)
-    return f"{text}, {ELLIPSIS}and {rest:,} more" if rest else text
+    if not rest:
+        return text
+    return text + ", " + ELLIPSIS + _("and {count} more").format(count=number(rest))
 
 
 def slack_date(day: date | None) -> str:
     """A Slack date token showing ``day`` in each reader's own format, or ``unknown``.
 
     The token points at 12:00 UTC, so every reader from UTC-12 to UTC+11 sees the same
-    calendar day; the fallback after ``|`` is the ISO date.
+    calendar day; the fallback after ``|`` (shown where Slack can't render the token, as in
+    notifications) is the date as the agent's language writes it.
     """
     if day is None:
-        return UNKNOWN
+        return _(UNKNOWN)
     epoch = calendar.timegm(day.timetuple()) + _NOON_S
-    return f"<!date^{epoch}^{{date_short}}|{day.isoformat()}>"
+    return f"<!date^{epoch}^{{date_short}}|{long_date(day)}>"
 
 
 # --- blocks -------------------------------------------------------------------------------
@@ -214,9 +258,12 @@ def button(
 
 def footer(environment: RopoEnvironment, reference: str | None = None) -> Block:
     """The last block of every reply: who sees it, where the data came from, the reference."""
-    parts = [f":lock: {ONLY_YOU}", f"Data: {SOURCE_LABELS[environment]}"]
+    parts = [
+        f":lock: {_(ONLY_YOU)}",
+        _("Data: {source}").format(source=SOURCE_LABELS[environment]),
+    ]
     if reference is not None:
-        parts.append(f"Reference: {code(reference)}")
+        parts.append(_("Reference: {reference}").format(reference=code(reference)))
     return context(" · ".join(parts), block_id=ids.BLOCK_FOOTER)
 
 

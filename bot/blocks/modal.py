@@ -25,24 +25,27 @@ from bot.blocks.common import (
     footer,
     message,
     plain_text,
+    plural,
     section,
 )
 from bot.blocks.national import code_words
 from bot.blocks.reply import HELP_EXAMPLE_CUSTNUM, render_expired_context
+from bot.i18n import N_, _, number
 from bot.national_ids import Country
 from bot.query import MAX_INPUT_CHARS, Identifier, IdentifierKind
 from bot.settings import RopoEnvironment
 
-TITLE_LOOKUP = "Look up invoices"
-TITLE_RESULT = "Invoices"
-TITLE_CHOOSE = "Find invoices"
-LABEL_SUBMIT = "Look up"
-LABEL_CANCEL = "Cancel"
-LABEL_CLOSE = "Close"
-LABEL_LOOKUP_ANOTHER = "Look up another"
-LABEL_CHOOSE = "Look up"
-LABEL_IDENTIFIER = "Identity code (HETU) or customer number"
-LABEL_OPTIONS = "Options"
+# Titles are at most 24 characters in every language (Slack's limit for a modal's title).
+TITLE_LOOKUP = N_("Look up invoices")
+TITLE_RESULT = N_("Invoices")
+TITLE_CHOOSE = N_("Find invoices")
+LABEL_SUBMIT = N_("Look up")
+LABEL_CANCEL = N_("Cancel")
+LABEL_CLOSE = N_("Close")
+LABEL_LOOKUP_ANOTHER = N_("Look up another")
+LABEL_CHOOSE = N_("Look up")
+LABEL_IDENTIFIER = N_("Identity code (HETU) or customer number")
+LABEL_OPTIONS = N_("Options")
 
 INCLUDE_PAID_VALUE = "include_paid"
 """The "include paid invoices" checkbox option's value, read back by :func:`read_lookup_form`."""
@@ -50,17 +53,18 @@ INCLUDE_PAID_VALUE = "include_paid"
 MAX_CHOICES = 20
 """Identifiers offered by the chooser; a message naming more is rare and the rest can be typed."""
 
-NOTHING_FOUND_NOTICE = (
+NOTHING_FOUND_NOTICE = N_(
     ":mag: No identity code or customer number was found in that message. "
     "Type the customer's identifier here instead."
 )
+"""A ``msgid``: :func:`render_lookup_form` translates the notice it is given."""
 
 _KIND_LABELS: Mapping[IdentifierKind, str] = MappingProxyType(
     {
-        IdentifierKind.HETU: "identity code",
-        IdentifierKind.PERSONNUMMER: "personnummer",
-        IdentifierKind.FODSELSNUMMER: "fødselsnummer",
-        IdentifierKind.CUSTOMER_NUMBER: "customer number",
+        IdentifierKind.HETU: N_("identity code"),
+        IdentifierKind.PERSONNUMMER: N_("personnummer"),
+        IdentifierKind.FODSELSNUMMER: N_("fødselsnummer"),
+        IdentifierKind.CUSTOMER_NUMBER: N_("customer number"),
     }
 )
 
@@ -73,22 +77,22 @@ def modal(
     submit: str | None = None,
     close: str = LABEL_CLOSE,
 ) -> View:
-    """A modal view; ``title`` must fit Slack's 24 characters."""
+    """A modal view; ``title`` (a ``msgid``, as the labels) must fit Slack's 24 characters."""
     view: View = {
         "type": "modal",
         "callback_id": callback_id,
-        "title": plain_text(title),
-        "close": plain_text(close),
+        "title": plain_text(_(title)),
+        "close": plain_text(_(close)),
         "blocks": blocks,
     }
     if submit is not None:
-        view["submit"] = plain_text(submit)
+        view["submit"] = plain_text(_(submit))
     return view
 
 
 def lookup_another_button() -> Block:
     """The button that brings up the lookup form (in the modal, or in a new one)."""
-    return button(LABEL_LOOKUP_ANOTHER, ids.ACTION_LOOKUP_ANOTHER)
+    return button(_(LABEL_LOOKUP_ANOTHER), ids.ACTION_LOOKUP_ANOTHER)
 
 
 def with_lookup_another(reply: Payload) -> Payload:
@@ -126,7 +130,7 @@ def render_lookup_form(
     words = code_words(country)
     blocks: list[Block] = []
     if notice is not None:
-        blocks.append(section(notice, block_id=ids.BLOCK_LOOKUP_NOTICE))
+        blocks.append(section(_(notice), block_id=ids.BLOCK_LOOKUP_NOTICE))
     blocks.append(
         {
             "type": "input",
@@ -136,10 +140,17 @@ def render_lookup_form(
                 "type": "plain_text_input",
                 "action_id": ids.ACTION_LOOKUP_IDENTIFIER,
                 "max_length": MAX_INPUT_CHARS,
-                "placeholder": plain_text(f"{words.pattern} or {HELP_EXAMPLE_CUSTNUM}"),
+                "placeholder": plain_text(
+                    _("{pattern} or {custnum}").format(
+                        pattern=words.pattern, custnum=HELP_EXAMPLE_CUSTNUM
+                    )
+                ),
             },
             "hint": plain_text(
-                "Type the identity code in full; the answer shows it masked, and only you see it."
+                _(
+                    "Type the identity code in full; the answer shows it masked, and only you "
+                    "see it."
+                )
             ),
         }
     )
@@ -148,16 +159,16 @@ def render_lookup_form(
             "type": "input",
             "block_id": ids.BLOCK_LOOKUP_OPTIONS,
             "optional": True,
-            "label": plain_text(LABEL_OPTIONS),
+            "label": plain_text(_(LABEL_OPTIONS)),
             "element": {
                 "type": "checkboxes",
                 "action_id": ids.ACTION_LOOKUP_INCLUDE_PAID,
                 "options": [
                     {
-                        "text": plain_text(LABEL_INCLUDE_PAID),
+                        "text": plain_text(_(LABEL_INCLUDE_PAID)),
                         "value": INCLUDE_PAID_VALUE,
                         "description": plain_text(
-                            "Ropo One returns paid invoices for 2 years after they were paid."
+                            _("Ropo One returns paid invoices for 2 years after they were paid.")
                         ),
                     }
                 ],
@@ -190,8 +201,10 @@ def render_loading_view(identifier: Identifier, environment: RopoEnvironment) ->
     """What the modal shows while Ropo One is asked: whose invoices are on their way."""
     blocks = [
         section(
-            f":hourglass_flowing_sand: *Looking up invoices for* {code(identifier.display)}…\n"
-            "Ropo One is being asked; the invoices appear here in a moment.",
+            _(
+                ":hourglass_flowing_sand: *Looking up invoices for* {who}…\n"
+                "Ropo One is being asked; the invoices appear here in a moment."
+            ).format(who=code(identifier.display)),
             block_id=ids.BLOCK_LOADING,
         ),
         footer(environment),
@@ -222,16 +235,19 @@ def render_choose_identifier(
     shown = identifiers[:MAX_CHOICES]
     blocks: list[Block] = [
         section(
-            f"*That message mentions {len(identifiers):,} customers.* "
-            "Whose invoices do you want to see?",
+            plural(
+                len(identifiers),
+                "*That message mentions {count} customer.* Whose invoices do you want to see?",
+                "*That message mentions {count} customers.* Whose invoices do you want to see?",
+            ),
             block_id=ids.BLOCK_SUMMARY,
         )
     ]
     blocks.extend(
         section(
-            f"{code(identifier.display)} · {_KIND_LABELS[identifier.kind]}",
+            f"{code(identifier.display)} · {_(_KIND_LABELS[identifier.kind])}",
             accessory=button(
-                LABEL_CHOOSE, ids.ACTION_CHOOSE_IDENTIFIER, value=button_value(identifier)
+                _(LABEL_CHOOSE), ids.ACTION_CHOOSE_IDENTIFIER, value=button_value(identifier)
             ),
         )
         for identifier in shown
@@ -239,7 +255,11 @@ def render_choose_identifier(
     if len(identifiers) > len(shown):
         left = len(identifiers) - len(shown)
         blocks.append(
-            context(f"…and {left:,} more, not shown: use *{LABEL_LOOKUP_ANOTHER}* to type one.")
+            context(
+                _("…and {count} more, not shown: use *{button}* to type one.").format(
+                    count=number(left), button=_(LABEL_LOOKUP_ANOTHER)
+                )
+            )
         )
     blocks.append(
         {"type": "actions", "block_id": ids.BLOCK_NAVIGATION, "elements": [lookup_another_button()]}
@@ -252,13 +272,18 @@ def render_window_not_opened(
     environment: RopoEnvironment, country: Country = Country.FI
 ) -> Payload:
     """Slack would not open the modal (its trigger expired): say so, and what to do instead."""
-    text = "Slack did not open the lookup window in time"
+    text = _("Slack did not open the lookup window in time")
+    usage = _("{command} <{code} or customer number>").format(
+        command=ids.COMMAND, code=code_words(country).short
+    )
     blocks = [
         section(
-            f":warning: *{text}*\nTry again, or type "
-            f"{code(f'{ids.COMMAND} <{code_words(country).short} or customer number>')}.",
+            f":warning: *{text}*\n" + _("Try again, or type {usage}.").format(usage=code(usage)),
             block_id=ids.BLOCK_SUMMARY,
         ),
         footer(environment),
     ]
-    return message(f"{escape_mrkdwn(text)}. Try again, or use {ids.COMMAND}.", blocks)
+    fallback = _("{heading}. Try again, or use {command}.").format(
+        heading=escape_mrkdwn(text), command=ids.COMMAND
+    )
+    return message(fallback, blocks)

@@ -12,13 +12,16 @@ from decimal import Decimal
 from babel import Locale
 from babel.numbers import format_currency
 
-UNKNOWN = "unknown"
+from bot.i18n import N_, _
+
+UNKNOWN = N_("unknown")
+"""A ``msgid``: shown translated where an amount or a date is missing."""
 
 
 def format_amount(amount: Decimal | None, currency: str, locale: str) -> str:
     """``412,80 €``-style money in ``locale``'s conventions, or ``unknown``."""
     if amount is None or not amount.is_finite():
-        return UNKNOWN
+        return _(UNKNOWN)
     return format_currency(amount, currency, locale=babel_locale(locale))
 
 

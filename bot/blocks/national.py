@@ -7,15 +7,16 @@ a full identity code, so a scan of everything sent to Slack needs no exceptions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot import ids
+from bot.i18n import N_, _
 from bot.national_ids import Country
 
 
 @dataclass(frozen=True, slots=True)
 class CodeWords:
-    """The words for one country's identity code."""
+    """The words for one country's identity code (``msgid``s until :func:`code_words`)."""
 
     short: str  # "HETU": in "Give one HETU or customer number"
     plain: str  # "identity code": in "the person with this identity code"
@@ -28,41 +29,53 @@ class CodeWords:
     @property
     def usage(self) -> str:
         """``/invoices <HETU or customer number> [all]``."""
-        return f"{ids.COMMAND} <{self.short} or customer number> [all]"
+        return _("{command} <{code} or customer number> [{all}]").format(
+            command=ids.COMMAND, code=self.short, all=_(N_("all"))
+        )
 
 
 _WORDS = {
     Country.FI: CodeWords(
-        short="HETU",
-        plain="identity code",
-        full="personal identity code (HETU)",
+        short=N_("HETU"),
+        plain=N_("identity code"),
+        full=N_("personal identity code (HETU)"),
         pattern="DDMMYY-NNNX",
         masked="131052-****",
-        field_label="Identity code (HETU) or customer number",
-        invalid_advice="the date, the century sign and the last character must all match",
+        field_label=N_("Identity code (HETU) or customer number"),
+        invalid_advice=N_("the date, the century sign and the last character must all match"),
     ),
     Country.SE: CodeWords(
-        short="personnummer",
-        plain="personnummer",
-        full="personnummer (or samordningsnummer)",
+        short=N_("personnummer"),
+        plain=N_("personnummer"),
+        full=N_("personnummer (or samordningsnummer)"),
         pattern="YYMMDD-NNNN",
         masked="811228-****",
-        field_label="Personnummer or customer number",
-        invalid_advice="the date (a samordningsnummer's day plus 60) and the last digit must "
-        "match; for someone aged 100 or more, write + instead of -",
+        field_label=N_("Personnummer or customer number"),
+        invalid_advice=N_(
+            "the date (a samordningsnummer's day plus 60) and the last digit must "
+            "match; for someone aged 100 or more, write + instead of -"
+        ),
     ),
     Country.NO: CodeWords(
-        short="fødselsnummer",
-        plain="fødselsnummer",
-        full="fødselsnummer (or D- or H-number)",
+        short=N_("fødselsnummer"),
+        plain=N_("fødselsnummer"),
+        full=N_("fødselsnummer (or D- or H-number)"),
         pattern="DDMMYYNNNNN",
         masked="151086*****",
-        field_label="Fødselsnummer or customer number",
-        invalid_advice="all 11 digits: the date and the two check digits must match",
+        field_label=N_("Fødselsnummer or customer number"),
+        invalid_advice=N_("all 11 digits: the date and the two check digits must match"),
     ),
 }
 
 
 def code_words(country: Country) -> CodeWords:
-    """The words for ``country``'s identity code."""
-    return _WORDS[country]
+    """The words for ``country``'s identity code, in the agent's language."""
+    words = _WORDS[country]
+    return replace(
+        words,
+        short=_(words.short),
+        plain=_(words.plain),
+        full=_(words.full),
+        field_label=_(words.field_label),
+        invalid_advice=_(words.invalid_advice),
+    )

@@ -34,6 +34,7 @@ from bot.blocks.common import (
 )
 from bot.blocks.money import format_amount
 from bot.blocks.national import code_words
+from bot.i18n import N_, _, number
 from bot.lookup import PAGE_SIZE, FailureKind, LookupFailure, LookupResult
 from bot.national_ids import Country
 from bot.query import PAID_FLAGS, Refusal, RefusalReason
@@ -47,12 +48,12 @@ ButtonValue = Callable[[int, bool], str]
 DetailsValue = Callable[[Invoice], str]
 """``invoice -> value``: the sealed context an invoice's Details button carries."""
 
-LABEL_PREVIOUS = "Previous"
-LABEL_NEXT = "Next"
-LABEL_OPEN_ONLY = "Open invoices only"
-LABEL_MYROPO = "Open in MyRopo"
-LABEL_DETAILS = "Details"
-LABEL_REFRESH = "Refresh"
+LABEL_PREVIOUS = N_("Previous")
+LABEL_NEXT = N_("Next")
+LABEL_OPEN_ONLY = N_("Open invoices only")
+LABEL_MYROPO = N_("Open in MyRopo")
+LABEL_DETAILS = N_("Details")
+LABEL_REFRESH = N_("Refresh")
 
 # The HETU example is a pattern, not a sample code: no payload ever holds a full HETU, so
 # a scan of everything sent to Slack (tests, or a runtime guard) needs no exceptions.
@@ -63,9 +64,14 @@ HELP_EXAMPLE_CUSTNUM = "C-1001"
 _GROUP_NUMBERS_BUDGET = 1_500
 _GROUP_NUMBERS_SHOWN = 20
 
+ALL_WORD = N_("all")
+"""The word for "paid invoices too" that help shows: each translation is one the command takes."""
+HELP_WORD = N_("help")
+"""The word for help that replies suggest: each translation is one the command takes."""
+
 _MAX_REFUSAL_CHARS = 500  # our own sentence; the cap only keeps a bug from costing the reply
 
-_TWO_YEARS = "Ropo One returns paid invoices only for 2 years after they were paid."
+_TWO_YEARS = N_("Ropo One returns paid invoices only for 2 years after they were paid.")
 
 
 # --- the invoice list ---------------------------------------------------------------------
@@ -99,25 +105,41 @@ def render_invoice_list(
     total = escape_mrkdwn(format_amount(result.total_open, result.currency, locale))
     if include_paid:
         paid = sum(1 for i in result.invoices if i.status is InvoiceStatus.PAID)
-        counted = f"{plural(count, 'invoice')} ({paid:,} paid)"
-        summary = f"*{counted}* · *{total}* open in total · paid invoices included"
-        fallback_summary = f"{counted}, {total} open in total; paid invoices included."
+        counted = _("{invoices} ({paid} paid)").format(
+            invoices=plural(count, "{count} invoice", "{count} invoices"), paid=number(paid)
+        )
+        summary = _("*{counted}* · *{total}* open in total · paid invoices included").format(
+            counted=counted, total=total
+        )
+        fallback_summary = _("{counted}, {total} open in total; paid invoices included.").format(
+            counted=counted, total=total
+        )
     else:
-        counted = plural(count, "open invoice")
-        summary = f"*{counted}* · *{total}* in total · paid invoices not shown"
-        fallback_summary = f"{counted}, {total} in total; paid invoices not shown."
-    lines = [f":receipt: *Invoices for* {code(who)}", summary]
-    fallback = f"Invoices for {escape_mrkdwn(truncate(who))}: {fallback_summary}"
+        counted = plural(count, "{count} open invoice", "{count} open invoices")
+        summary = _("*{counted}* · *{total}* in total · paid invoices not shown").format(
+            counted=counted, total=total
+        )
+        fallback_summary = _("{counted}, {total} in total; paid invoices not shown.").format(
+            counted=counted, total=total
+        )
+    lines = [_(":receipt: *Invoices for* {who}").format(who=code(who)), summary]
+    fallback = _("Invoices for {who}: {summary}").format(
+        who=escape_mrkdwn(truncate(who)), summary=fallback_summary
+    )
     if page_count > 1:
-        showing = f"Showing {start + 1:,}–{start + len(shown):,} of {count:,}"
-        lines.append(f"{showing} · page {page + 1:,} of {page_count:,}")
+        showing = _("Showing {first}–{last} of {total}").format(
+            first=number(start + 1), last=number(start + len(shown)), total=number(count)
+        )
+        pages = _("page {page} of {pages}").format(page=number(page + 1), pages=number(page_count))
+        lines.append(f"{showing} · {pages}")
         fallback += f" {showing}."
 
     blocks: list[Block] = [section("\n".join(lines), block_id=ids.BLOCK_SUMMARY), divider()]
     for invoice in shown:
         blocks.extend(_invoice_blocks(invoice, result.currency, locale))
         if details_value is not None and invoice.case_number is not None:
-            details = button(LABEL_DETAILS, ids.ACTION_SHOW_DETAILS, value=details_value(invoice))
+            label = _(LABEL_DETAILS)
+            details = button(label, ids.ACTION_SHOW_DETAILS, value=details_value(invoice))
             blocks.append({"type": "actions", "elements": [details]})
     blocks.append(divider())
     blocks.append(_navigation(page, page_count, include_paid, button_value))
@@ -128,27 +150,28 @@ def render_invoice_list(
 def _invoice_blocks(invoice: Invoice, currency: str, locale: str) -> list[Block]:
     status = STATUS_LEGEND[invoice.status]
     number = (
-        f"*{escape_mrkdwn(truncate(invoice.invoice_number))}*"
+        f"*{escape_mrkdwn(truncate(redact(invoice.invoice_number)))}*"
         if invoice.invoice_number
-        else "*Invoice without a number*"
+        else "*" + _("Invoice without a number") + "*"
     )
     amount = escape_mrkdwn(format_amount(invoice.open_amount, currency, locale))
     dated = (
-        f"invoiced {slack_date(invoice.original_invoice_date)}"
+        _("invoiced {date}").format(date=slack_date(invoice.original_invoice_date))
         if invoice.original_invoice_date
-        else "invoice date unknown"
+        else _("invoice date unknown")
     )
     case = (
-        f"Ropo case {invoice.case_number}"
+        _("Ropo case {case_number}").format(case_number=invoice.case_number)
         if invoice.case_number is not None
-        else "Ropo case number unknown"
+        else _("Ropo case number unknown")
     )
     # The emoji leads so a page reads as a column of colours, most urgent at the top.
-    text = f"{status.emoji} {number} · {status.label}\n*{amount}* open · {dated} · {case}"
+    open_amount = _("*{amount}* open").format(amount=amount)
+    text = f"{status.emoji} {number} · {status.label}\n{open_amount} · {dated} · {case}"
     link = invoice.my_ropo_link
     # Slack refuses the whole message over one overlong URL: better no button than no reply.
     accessory = (
-        button(LABEL_MYROPO, ids.ACTION_OPEN_MYROPO, url=link)
+        button(_(LABEL_MYROPO), ids.ACTION_OPEN_MYROPO, url=link)
         if link and len(link) <= MAX_URL
         else None
     )
@@ -164,12 +187,18 @@ def _group_line(invoice: Invoice, currency: str, locale: str) -> str | None:
     total = invoice.group_total_payable
     if not (invoice.group_job or numbers or total is not None):
         return None
-    line = f"Group job of {plural(len(numbers), 'invoice')}" if numbers else "Group job"
+    line = (
+        plural(len(numbers), "Group job of {count} invoice", "Group job of {count} invoices")
+        if numbers
+        else _("Group job")
+    )
     if total is not None:
-        line += f", *{escape_mrkdwn(format_amount(total, currency, locale))}* payable in total"
+        amount = escape_mrkdwn(format_amount(total, currency, locale))
+        line += _(", *{amount}* payable in total").format(amount=amount)
     if numbers:
+        # Ropo's own text: a HETU typed into an invoice number must not reach Slack either.
         line += ": " + join_limited(
-            numbers, budget=_GROUP_NUMBERS_BUDGET, max_items=_GROUP_NUMBERS_SHOWN
+            map(redact, numbers), budget=_GROUP_NUMBERS_BUDGET, max_items=_GROUP_NUMBERS_SHOWN
         )
     return line
 
@@ -179,24 +208,24 @@ def _navigation(page: int, page_count: int, include_paid: bool, button_value: Bu
     if page > 0:
         elements.append(
             button(
-                LABEL_PREVIOUS,
+                _(LABEL_PREVIOUS),
                 ids.ACTION_PAGE_PREVIOUS,
                 value=button_value(page - 1, include_paid),
             )
         )
     if page < page_count - 1:
         elements.append(
-            button(LABEL_NEXT, ids.ACTION_PAGE_NEXT, value=button_value(page + 1, include_paid))
+            button(_(LABEL_NEXT), ids.ACTION_PAGE_NEXT, value=button_value(page + 1, include_paid))
         )
     elements.append(
         button(
-            LABEL_OPEN_ONLY if include_paid else LABEL_INCLUDE_PAID,
+            _(LABEL_OPEN_ONLY if include_paid else LABEL_INCLUDE_PAID),
             ids.ACTION_TOGGLE_PAID,
             value=button_value(0, not include_paid),
         )
     )
     elements.append(
-        button(LABEL_REFRESH, ids.ACTION_REFRESH, value=button_value(page, include_paid))
+        button(_(LABEL_REFRESH), ids.ACTION_REFRESH, value=button_value(page, include_paid))
     )
     return {"type": "actions", "block_id": ids.BLOCK_NAVIGATION, "elements": elements}
 
@@ -205,19 +234,21 @@ def _empty_list(result: LookupResult, button_value: ButtonValue) -> Payload:
     who = result.query.identifier.display
     include_paid = result.query.include_paid
     if include_paid:
-        text = (
-            f":mag: *No invoices found for* {code(who)}\n"
+        text = _(
+            ":mag: *No invoices found for* {who}\n"
             "Ropo One has nothing open for this customer, and nothing paid in the last "
             "2 years. If you expected invoices, check the identifier."
+        ).format(who=code(who))
+        fallback = _("No invoices found for {who}, open or paid.").format(
+            who=escape_mrkdwn(truncate(who))
         )
-        fallback = f"No invoices found for {escape_mrkdwn(truncate(who))}, open or paid."
     else:
-        text = (
-            f":mag: *No open invoices found for* {code(who)}\n"
-            f"The customer may still have paid invoices: use *{LABEL_INCLUDE_PAID}* to see "
-            f"them. {_TWO_YEARS}"
-        )
-        fallback = f"No open invoices found for {escape_mrkdwn(truncate(who))}."
+        text = _(
+            ":mag: *No open invoices found for* {who}\n"
+            "The customer may still have paid invoices: use *{include_paid}* to see "
+            "them. {two_years}"
+        ).format(who=code(who), include_paid=_(LABEL_INCLUDE_PAID), two_years=_(_TWO_YEARS))
+        fallback = _("No open invoices found for {who}.").format(who=escape_mrkdwn(truncate(who)))
     blocks = [
         section(text, block_id=ids.BLOCK_SUMMARY),
         _navigation(0, 1, include_paid, button_value),
@@ -235,90 +266,125 @@ def render_help(environment: RopoEnvironment, country: Country = Country.FI) -> 
     ``country`` decides which identity code the text names (ROPO_COUNTRY).
     """
     words = code_words(country)
-    flags = ", ".join(code(f) for f in PAID_FLAGS[1:])
+    flags = ", ".join(code(f) for f in PAID_FLAGS if f != _(ALL_WORD))
     legend = status_legend()
     blocks: list[Block] = [
-        {"type": "header", "text": plain_text(f"Look up invoices with {ids.COMMAND}")},
+        {
+            "type": "header",
+            "text": plain_text(_("Look up invoices with {command}").format(command=ids.COMMAND)),
+        },
         section(
-            f"*Usage*\n{code(words.usage)}\n"
-            f"Give the customer's {words.full} or their customer number. "
-            f"Only you see the answer, and a {words.short} is never shown in full: "
-            f"replies show {code(words.masked)}."
+            _(
+                "*Usage*\n{usage}\n"
+                "Give the customer's {full} or their customer number. "
+                "Only you see the answer, and a {short} is never shown in full: "
+                "replies show {masked}."
+            ).format(
+                usage=code(words.usage),
+                full=words.full,
+                short=words.short,
+                masked=code(words.masked),
+            )
         ),
         section(
-            "*Examples*\n"
-            f"• {code(f'{ids.COMMAND} {words.pattern}')}: open invoices of the person "
-            f"with this {words.plain}, typed in full\n"
-            f"• {code(f'{ids.COMMAND} {HELP_EXAMPLE_CUSTNUM} all')}: every invoice of "
-            f"customer {HELP_EXAMPLE_CUSTNUM}, paid ones too"
+            _(
+                "*Examples*\n"
+                "• {by_code}: open invoices of the person with this {plain}, typed in full\n"
+                "• {by_number}: every invoice of customer {custnum}, paid ones too"
+            ).format(
+                by_code=code(f"{ids.COMMAND} {words.pattern}"),
+                plain=words.plain,
+                by_number=code(f"{ids.COMMAND} {HELP_EXAMPLE_CUSTNUM} {_(ALL_WORD)}"),
+                custnum=HELP_EXAMPLE_CUSTNUM,
+            )
         ),
         section(
-            f"*Paid invoices*\nAdd {code(PAID_FLAGS[0])} (or {flags}) to include paid "
-            f"invoices. {_TWO_YEARS}"
+            _(
+                "*Paid invoices*\nAdd {all} (or {others}) to include paid invoices. {two_years}"
+            ).format(all=code(_(ALL_WORD)), others=flags, two_years=_(_TWO_YEARS))
         ),
-        section(f"*Statuses*\n{legend}"),
+        section(_("*Statuses*\n{legend}").format(legend=legend)),
         footer(environment),
     ]
-    return message(f"How to use {ids.COMMAND}: {escape_mrkdwn(words.usage)}", blocks)
+    fallback = _("How to use {command}: {usage}").format(
+        command=ids.COMMAND, usage=escape_mrkdwn(words.usage)
+    )
+    return message(fallback, blocks)
 
 
 def _foreign_heading() -> tuple[str, str]:
     """A valid code of another country: this app can't send it to its Ropo One."""
     return (
-        "That identity code is from another country",
-        "Look the customer up by their customer number instead, or ask a Slack admin "
-        "whether your team has an app connected to that country's Ropo One.",
+        N_("That identity code is from another country"),
+        N_(
+            "Look the customer up by their customer number instead, or ask a Slack admin "
+            "whether your team has an app connected to that country's Ropo One."
+        ),
     )
 
 
+# The advice may name {command} (the slash command) and {all} (the word for paid invoices).
 _REFUSAL_HEADINGS: Mapping[RefusalReason, tuple[str, str]] = MappingProxyType(
     {
         RefusalReason.INVALID_HETU: (
-            "That identity code is not valid",
-            "Check the code with the customer: the date, the century sign and the last "
-            f"character must all match. Then run {code(ids.COMMAND)} again.",
+            N_("That identity code is not valid"),
+            N_(
+                "Check the code with the customer: the date, the century sign and the last "
+                "character must all match. Then run {command} again."
+            ),
         ),
         RefusalReason.UNUSABLE: (
-            "That cannot be looked up",
-            "Look the customer up by their personal identity code (HETU) or their customer number.",
+            N_("That cannot be looked up"),
+            N_(
+                "Look the customer up by their personal identity code (HETU) or their "
+                "customer number."
+            ),
         ),
         RefusalReason.TOO_MANY_WORDS: (
-            "Too many words for one lookup",
-            "Give one HETU or customer number, optionally followed by "
-            f"{code(PAID_FLAGS[0])} to include paid invoices.",
+            N_("Too many words for one lookup"),
+            N_(
+                "Give one HETU or customer number, optionally followed by "
+                "{all} to include paid invoices."
+            ),
         ),
         RefusalReason.FOREIGN_CODE: _foreign_heading(),
         RefusalReason.INVALID_CODE: (  # only other countries' codes: for completeness
-            "That identity code doesn't pass its check",
-            f"Check the code with the customer. Then run {code(ids.COMMAND)} again.",
+            N_("That identity code doesn't pass its check"),
+            N_("Check the code with the customer. Then run {command} again."),
         ),
     }
 )
-"""Finland's headings; other countries' come from :func:`_refusal_heading`."""
+"""Finland's headings (``msgid``s); other countries' come from :func:`_refusal_heading`."""
 
 
 def _refusal_heading(reason: RefusalReason, country: Country) -> tuple[str, str]:
     """The heading and advice of a refusal, in the words of ``country``'s identity code."""
+    command, all_word = code(ids.COMMAND), code(_(ALL_WORD))
     if country is Country.FI:
-        return _REFUSAL_HEADINGS[reason]
+        heading, advice = _REFUSAL_HEADINGS[reason]
+        return _(heading), _(advice).format(command=command, all=all_word)
     words = code_words(country)
     if reason is RefusalReason.INVALID_HETU or reason is RefusalReason.INVALID_CODE:
         return (
-            f"That {words.short} is not valid",
-            f"Check the code with the customer: {words.invalid_advice}. "
-            f"Then run {code(ids.COMMAND)} again.",
+            _("That {code} is not valid").format(code=words.short),
+            _("Check the code with the customer: {advice}. Then run {command} again.").format(
+                advice=words.invalid_advice, command=command
+            ),
         )
     if reason is RefusalReason.TOO_MANY_WORDS:
         return (
-            _REFUSAL_HEADINGS[reason][0],
-            f"Give one {words.short} or customer number, optionally followed by "
-            f"{code(PAID_FLAGS[0])} to include paid invoices.",
+            _(_REFUSAL_HEADINGS[reason][0]),
+            _(
+                "Give one {code} or customer number, optionally followed by "
+                "{all} to include paid invoices."
+            ).format(code=words.short, all=all_word),
         )
     if reason is RefusalReason.FOREIGN_CODE:
-        return _foreign_heading()
+        heading, advice = _foreign_heading()
+        return _(heading), _(advice)
     return (
-        _REFUSAL_HEADINGS[reason][0],
-        f"Look the customer up by their {words.full} or their customer number.",
+        _(_REFUSAL_HEADINGS[reason][0]),
+        _("Look the customer up by their {code} or their customer number.").format(code=words.full),
     )
 
 
@@ -332,55 +398,67 @@ def render_refusal(
     blocks = [
         section(f":warning: *{heading}*\n{explanation}\n{advice}", block_id=ids.BLOCK_SUMMARY),
         context(
-            f"Usage: {code(code_words(country).usage)} · {code(f'{ids.COMMAND} help')} for examples"
+            _("Usage: {usage} · {help} for examples").format(
+                usage=code(code_words(country).usage),
+                help=code(f"{ids.COMMAND} {_(HELP_WORD)}"),
+            )
         ),
         footer(environment),
     ]
     return message(f"{heading}. {explanation}", blocks)
 
 
-_TRY_AGAIN_SOON = "Try again in a minute."
-_TELL_ADMIN = "tell a Slack admin and quote the reference"
 _UNEXPECTED_EMOJI = ":x:"
-_UNEXPECTED_HEADING = "Something went wrong in the app"
+_UNEXPECTED_HEADING = N_("Something went wrong in the app")
 
 # Per failure: emoji, heading, and what the agent can do ({who} is the coded display).
 _FAILURES: Mapping[FailureKind, tuple[str, str, str]] = MappingProxyType(
     {
         FailureKind.UNAVAILABLE: (
             ":hourglass_flowing_sand:",
-            "Ropo One is not answering",
-            "The lookup for {who} could not reach Ropo One, or Ropo One is too busy to "
-            f"answer. {_TRY_AGAIN_SOON}",
+            N_("Ropo One is not answering"),
+            N_(
+                "The lookup for {who} could not reach Ropo One, or Ropo One is too busy to "
+                "answer. Try again in a minute."
+            ),
         ),
         FailureKind.TIMEOUT: (
             ":hourglass_flowing_sand:",
-            "Ropo One is too slow right now",
-            f"Ropo One did not answer the lookup for {{who}} in time. {_TRY_AGAIN_SOON}",
+            N_("Ropo One is too slow right now"),
+            N_("Ropo One did not answer the lookup for {who} in time. Try again in a minute."),
         ),
         FailureKind.AUTH: (
             ":no_entry:",
-            "Ropo One rejected this app's credentials",
-            "No lookup can work until the app's Ropo One credentials are fixed, so trying "
-            f"again will not help. Please {_TELL_ADMIN}.",
+            N_("Ropo One rejected this app's credentials"),
+            N_(
+                "No lookup can work until the app's Ropo One credentials are fixed, so trying "
+                "again will not help. Please tell a Slack admin and quote the reference."
+            ),
         ),
         FailureKind.BAD_REQUEST: (
             ":warning:",
-            "Ropo One could not process this lookup",
-            "Ropo One refused the lookup for {who}. Check the identifier and try again; "
-            f"if it looks right, {_TELL_ADMIN}.",
+            N_("Ropo One could not process this lookup"),
+            N_(
+                "Ropo One refused the lookup for {who}. Check the identifier and try again; "
+                "if it looks right, tell a Slack admin and quote the reference."
+            ),
         ),
         FailureKind.PROTOCOL: (
             ":warning:",
-            "Ropo One gave an unexpected answer",
-            "The app could not read Ropo One's answer to the lookup for {who}. Try again "
-            f"later; if it keeps happening, {_TELL_ADMIN}.",
+            N_("Ropo One gave an unexpected answer"),
+            N_(
+                "The app could not read Ropo One's answer to the lookup for {who}. Try again "
+                "later; if it keeps happening, tell a Slack admin and quote the reference."
+            ),
         ),
         FailureKind.INTERNAL: (
             _UNEXPECTED_EMOJI,
             _UNEXPECTED_HEADING,
-            "The lookup for {who} failed because of a problem in this app, not in Ropo "
-            f"One. Try again; if it keeps happening, {_TELL_ADMIN}.",
+            N_(
+                "The lookup for {who} failed because of a problem in this app, not in Ropo "
+                "One. Try again; if it keeps happening, tell a Slack admin and quote the "
+                "reference."
+            ),
         ),
         FailureKind.CIRCUIT_OPEN: (
             ":hourglass_flowing_sand:",
@@ -390,9 +468,12 @@ _FAILURES: Mapping[FailureKind, tuple[str, str, str]] = MappingProxyType(
         ),
         FailureKind.AUDIT_FAILED: (
             ":no_entry:",
-            "This lookup could not be recorded",
-            "Every lookup is recorded in the audit trail, and the lookup for {who} could "
-            f"not be, so its result is not shown. Please {_TELL_ADMIN}.",
+            N_("This lookup could not be recorded"),
+            N_(
+                "Every lookup is recorded in the audit trail, and the lookup for {who} could "
+                "not be, so its result is not shown. Please tell a Slack admin and quote the "
+                "reference."
+            ),
         ),
     }
 )
@@ -401,17 +482,22 @@ _FAILURES: Mapping[FailureKind, tuple[str, str, str]] = MappingProxyType(
 def render_failure(failure: LookupFailure) -> Payload:
     """A lookup that failed: what happened, what the agent can do, and the reference id."""
     emoji, heading, advice = _FAILURES[failure.kind]
+    heading = _(heading)
     who = code(failure.query.identifier.display)
     when = retry_wording(failure.retry_in_s)
     reference = code(failure.reference)
     blocks = [
         section(
-            f"{emoji} *{heading}*\n{advice.format(who=who, when=when)}\nReference: {reference}",
+            f"{emoji} *{heading}*\n{_(advice).format(who=who, when=when)}\n"
+            + _("Reference: {reference}").format(reference=reference),
             block_id=ids.BLOCK_SUMMARY,
         ),
         footer(failure.environment),
     ]
-    return message(f"{heading}. Reference: {escape_mrkdwn(failure.reference)}", blocks)
+    fallback = _("{heading}. Reference: {reference}").format(
+        heading=heading, reference=escape_mrkdwn(failure.reference)
+    )
+    return message(fallback, blocks)
 
 
 def retry_wording(seconds: float | None) -> str:
@@ -425,27 +511,39 @@ def retry_wording(seconds: float | None) -> str:
 
 def render_unexpected_error(reference: str, environment: RopoEnvironment) -> Payload:
     """An error no listener handled: apologise, suggest a retry, give the reference id."""
+    heading = _(_UNEXPECTED_HEADING)
     blocks = [
         section(
-            f"{_UNEXPECTED_EMOJI} *{_UNEXPECTED_HEADING}*\n"
-            "Your request could not be completed because of a problem in this app. Try "
-            f"again; if it keeps happening, {_TELL_ADMIN}.\nReference: {code(reference)}",
+            f"{_UNEXPECTED_EMOJI} *{heading}*\n"
+            + _(
+                "Your request could not be completed because of a problem in this app. Try "
+                "again; if it keeps happening, tell a Slack admin and quote the reference."
+            )
+            + "\n"
+            + _("Reference: {reference}").format(reference=code(reference)),
             block_id=ids.BLOCK_SUMMARY,
         ),
         footer(environment),
     ]
-    return message(f"{_UNEXPECTED_HEADING}. Reference: {escape_mrkdwn(reference)}", blocks)
+    fallback = _("{heading}. Reference: {reference}").format(
+        heading=heading, reference=escape_mrkdwn(reference)
+    )
+    return message(fallback, blocks)
 
 
 def render_expired_context(environment: RopoEnvironment) -> Payload:
     """A button whose sealed context expired or was tampered with: start over."""
-    text = "This reply has expired"
+    text = _("This reply has expired")
     blocks = [
         section(
-            f":hourglass: *{text}*\nIts buttons no longer work. Run {code(ids.COMMAND)} "
-            "again to look the customer up.",
+            f":hourglass: *{text}*\n"
+            + _("Its buttons no longer work. Run {command} again to look the customer up.").format(
+                command=code(ids.COMMAND)
+            ),
             block_id=ids.BLOCK_SUMMARY,
         ),
         footer(environment),
     ]
-    return message(f"{text}, run {ids.COMMAND} again.", blocks)
+    return message(
+        _("{heading}, run {command} again.").format(heading=text, command=ids.COMMAND), blocks
+    )

@@ -34,7 +34,8 @@ def member(user_id: str, *, team_id: str = TEAM_ID, **fields: Any) -> dict[str, 
     """A ``users.info`` user: a full member of ``team_id``, unless ``fields`` say otherwise.
 
     ``member("U1", is_restricted=True)`` is a guest, ``member("U1", team_id="T0OTHER")``
-    someone from another organisation.
+    someone from another organisation, ``member("U1", locale="fi-FI")`` an agent whose Slack
+    is in Finnish (answered only to ``include_locale``, as Slack does).
     """
     return {
         "id": user_id,
@@ -275,7 +276,9 @@ class SlackStandIn:
             return {"ok": True, "view": {"id": "V0STANDIN", "hash": "h1", **view}}
         if method == "users.info":
             user = self.users.get(str(body.get("user")))
-            return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+            if user is None:
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "user": _with_locale(user, body)}
         if method == "users.list":
             return self._users_list(body)
         if method == "usergroups.users.list":
@@ -298,7 +301,7 @@ class SlackStandIn:
         next_cursor = str(following) if following < len(users) else ""
         return {
             "ok": True,
-            "members": page,
+            "members": [_with_locale(user, body) for user in page],
             "cache_ts": int(time.time()),
             "response_metadata": {"next_cursor": next_cursor},
         }
@@ -308,6 +311,13 @@ def _failure(failure: Failure) -> tuple[int, dict[str, str]]:
     if isinstance(failure, tuple):
         return failure[0], {"Retry-After": failure[1]}
     return failure, {}
+
+
+def _with_locale(user: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """``user`` as Slack answers: its ``locale`` only when asked with ``include_locale``."""
+    if str(body.get("include_locale", "")).lower() in ("1", "true"):
+        return user
+    return {key: value for key, value in user.items() if key != "locale"}
 
 
 async def _read_body(request: Request) -> dict[str, Any]:

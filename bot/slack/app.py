@@ -38,8 +38,10 @@ from bot.services import Services
 from bot.settings import Settings
 from bot.slack.context import ContextSealer
 from bot.slack.identity import BotIdentity
+from bot.slack.language import LanguageMiddleware
 from bot.slack.retry import SlackRetryHandler
 from bot.slack.session import SlackHttp
+from bot.store.agent_settings import AgentSettings
 from bot.store.open import open_store
 
 logger = logging.getLogger(__name__)
@@ -135,6 +137,7 @@ def create_services(
         audit=audit,
         identity=identity,
         store=store,
+        agent_settings=AgentSettings(store),
     )
     # /readyz: one line per thing that must work for a lookup to be answered.
     if identity is not None:
@@ -213,6 +216,8 @@ def create_app(
         app = _bolt_app(settings, client, services.identity, socket_mode=socket_mode)
     if slack_http is not None:
         app.use(slack_http.shared_respond)  # first, so refusals are posted through it too
+    # The agent's language, before anything answers them (the gate's refusals too).
+    app.use(LanguageMiddleware(services))
     # Before any listener: one access check and rate limit for every surface, new ones too.
     app.use(AccessGate(services))
     listeners.register(app, services)

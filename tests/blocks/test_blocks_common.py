@@ -23,6 +23,7 @@ from bot.blocks.common import (
     truncate,
 )
 from bot.blocks.money import format_amount
+from bot.i18n import use_language
 from bot.ropo.models import InvoiceStatus
 from bot.settings import RopoEnvironment
 from tests.blocks.limits import check_limits
@@ -55,15 +56,24 @@ def test_join_limited_counts_what_does_not_fit() -> None:
 
 
 @pytest.mark.parametrize(
-    ("day", "epoch"),
+    ("day", "epoch", "fallback"),
     [
-        (date(2024, 9, 16), 1_726_488_000),
-        (date(1970, 1, 1), 43_200),
-        (date(2024, 2, 29), 1_709_208_000),
+        (date(2024, 9, 16), 1_726_488_000, "16 Sept 2024"),
+        (date(1970, 1, 1), 43_200, "1 Jan 1970"),
+        (date(2024, 2, 29), 1_709_208_000, "29 Feb 2024"),
     ],
 )
-def test_slack_date_points_at_noon_utc(day: date, epoch: int) -> None:
-    assert slack_date(day) == f"<!date^{epoch}^{{date_short}}|{day.isoformat()}>"
+def test_slack_date_points_at_noon_utc(day: date, epoch: int, fallback: str) -> None:
+    assert slack_date(day) == f"<!date^{epoch}^{{date_short}}|{fallback}>"
+
+
+@pytest.mark.parametrize(
+    ("language", "fallback"),
+    [("en", "16 Sept 2024"), ("fi", "16.9.2024"), ("sv", "16 sep. 2024"), ("nb", "16. sep. 2024")],
+)
+def test_slack_date_falls_back_to_the_agents_language(language: str, fallback: str) -> None:
+    with use_language(language):
+        assert slack_date(date(2024, 9, 16)) == f"<!date^1726488000^{{date_short}}|{fallback}>"
 
 
 def test_slack_date_of_nothing_is_unknown() -> None:

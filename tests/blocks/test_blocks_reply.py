@@ -452,7 +452,7 @@ def test_date_is_a_slack_token_at_noon_utc(
     text = _texts(
         render_invoice_list(make_result(jobs), page=0, button_value=button_value, locale=LOCALE)
     )
-    assert "invoiced <!date^1768478400^{date_short}|2026-01-15>" in text  # 2026-01-15T12:00Z
+    assert "invoiced <!date^1768478400^{date_short}|15 Jan 2026>" in text  # 2026-01-15T12:00Z
     assert "invoice date unknown" in text
 
 
