@@ -2,8 +2,10 @@
 
 Audit rows go through :class:`bot.audit.store.AuditStore`'s writer thread; the rate limit's
 hits through a thread of their own, a batch per ``BEGIN IMMEDIATE`` transaction, so two
-processes (``WEB_CONCURRENCY=2``) count one agent's lookups together. Settings and the
-audit queries are rare: each runs in a worker thread on a connection of its own.
+processes (``WEB_CONCURRENCY=2``) count one agent's lookups together. Agents' settings are
+read on a request's way in, so they are read by a thread of their own too, on one kept
+connection, as many at a time as are waiting. Writing a setting and the audit queries are
+rare: each runs in a worker thread on a connection of its own.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ class SqliteStore:
         self._hits_connection: sqlite3.Connection | None = None
         self._hits: ThreadBatcher[Hit, float | None] = ThreadBatcher(
             self._count_hits, "rate-limit-hits", on_exit=self._close_hits_connection
+        )
+        self._settings_connection: sqlite3.Connection | None = None
+        self._settings: ThreadBatcher[tuple[str, str, str], str | None] = ThreadBatcher(
+            self._read_settings, "agent-settings", on_exit=self._close_settings_connection
         )
 
     @property
@@ -89,17 +95,27 @@ class SqliteStore:
 
     async def get_setting(self, team_id: str, user_id: str, key: str) -> str | None:
         """An agent's setting from the file."""
+        try:
+            return await self._settings.submit((team_id, user_id, key))
+        except BatchClosedError:
+            return None  # stopping: the default language answers
 
-        def read() -> str | None:
-            with closing(connect(self.path)) as connection:
-                row = connection.execute(
-                    "SELECT value FROM agent_settings "
-                    "WHERE team_id = ? AND user_id = ? AND key = ?",
-                    (team_id, user_id, key),
-                ).fetchone()
-            return None if row is None else str(row[0])
+    def _read_settings(self, wanted: list[tuple[str, str, str]]) -> Sequence[str | None]:
+        if self._settings_connection is None:
+            self._settings_connection = connect(self.path)
+        values: list[str | None] = []
+        for team_id, user_id, key in wanted:
+            row = self._settings_connection.execute(
+                "SELECT value FROM agent_settings WHERE team_id = ? AND user_id = ? AND key = ?",
+                (team_id, user_id, key),
+            ).fetchone()
+            values.append(None if row is None else str(row[0]))
+        return values
 
-        return await asyncio.to_thread(read)
+    def _close_settings_connection(self) -> None:
+        if self._settings_connection is not None:
+            self._settings_connection.close()
+            self._settings_connection = None
 
     async def set_setting(self, team_id: str, user_id: str, key: str, value: str) -> None:
         """Replace an agent's setting in the file."""
@@ -132,6 +148,7 @@ class SqliteStore:
         """Write the queued rows and hits, then stop both threads."""
         await self.audit.aclose()
         await asyncio.to_thread(self._hits.close)
+        await asyncio.to_thread(self._settings.close)
 
     def problem(self) -> str | None:
         """Why audit rows cannot be stored now (for ``/readyz``); None while they can."""
