@@ -132,7 +132,7 @@ class AuditTrail:
                 invoice_count=count,
                 ropo_latency_ms=ropo_latency_ms,
                 reference=outcome.reference,
-                delivery=DELIVERY_PENDING,
+                delivery=DELIVERY_PENDING,  # until its answer is shown, or could not be
             )
         )
 

@@ -278,7 +278,8 @@ def create_sandbox_app(
             return _token_error(TOKEN_ERROR_CREDENTIALS, "Invalid cid or apicode.")
         return _json_response(201, {"token": state._tokens.issue(cid)})
 
-    async def find_by_end_customer(request: Request) -> Response:
+    async def _admit(request: Request) -> Response | None:
+        """What every job endpoint does first: its latency, the token, an injected failure."""
         if state.latency_s > 0:
             await asyncio.sleep(state.latency_s)
         if not state._tokens.is_valid(_bearer_token(request)):
@@ -289,6 +290,12 @@ def create_sandbox_app(
         if failure is not None:
             headers = {"Retry-After": "0"} if failure == 429 else None
             return _problem(failure, "Failure injected by the sandbox.", headers)
+        return None
+
+    async def find_by_end_customer(request: Request) -> Response:
+        refused = await _admit(request)
+        if refused is not None:
+            return refused
 
         body = _parse_json(await request.body())
         if not isinstance(body, dict):
@@ -320,16 +327,9 @@ def create_sandbox_app(
         return Response(answer, media_type="application/json")
 
     async def job_details(request: Request) -> Response:
-        if state.latency_s > 0:
-            await asyncio.sleep(state.latency_s)
-        if not state._tokens.is_valid(_bearer_token(request)):
-            return _problem(
-                401, "Missing, invalid or expired token.", {"WWW-Authenticate": "Bearer"}
-            )
-        failure = state._next_failure()
-        if failure is not None:
-            headers = {"Retry-After": "0"} if failure == 429 else None
-            return _problem(failure, "Failure injected by the sandbox.", headers)
+        refused = await _admit(request)
+        if refused is not None:
+            return refused
         raw = request.query_params.get("jobid", "")
         if not raw.isascii() or not raw.isdigit():
             return _problem(400, "jobid is a required integer.")
