@@ -19,8 +19,9 @@ from bot.dev.slack_requests import (
     app_home_opened_body,
     modal_click_body,
     signed_headers,
+    slash_command_body,
 )
-from bot.dev.slack_standin import TEAM_ID, member
+from bot.dev.slack_standin import TEAM_ID, SlackStandIn, member
 from bot.ropo import sandbox_data as sandbox
 from bot.slack.web import EVENTS_PATH
 from bot.store.agent_settings import AgentSettings
@@ -103,7 +104,10 @@ def test_a_refusal_by_the_gate_comes_in_the_chosen_language(stack: Stack):
     choose(stack, home, user, "sv")
     published_homes(stack, 2)
 
-    assert "Gäster kan inte söka fakturor" in reply_to(stack, HETU, user)
+    refusal = reply_to(stack, HETU, user)
+    assert "Gäster kan inte söka fakturor" in refusal
+    assert "en Slack-administratör" in refusal  # no ACCESS_CONTACT: the default, translated
+    assert "a Slack admin" not in refusal
 
 
 def test_slacks_language_for_the_agent_is_used_once_access_has_read_it(stack: Stack):
@@ -146,6 +150,19 @@ def test_default_language_answers_an_agent_who_chose_nothing():
         reply = reply_to(stack, "apua", "U0AGENT01")
     assert "Laskujen haku komennolla /invoices" in reply
     assert "`/invoices &lt;hetu tai asiakasnumero&gt; [kaikki]`" in reply
+
+
+def test_what_is_said_before_the_agent_is_known_is_in_the_default_language():
+    # Slack does not answer auth.test: Bolt refuses before any agent's language is known.
+    slack = SlackStandIn()
+    slack.fail_api("auth.test", *([503] * 30))
+    with serve_stack(slack, default_language="fi") as servers, open_stack(servers) as stack:
+        _, token = stack.command("C-1001")
+        not_answering = stack.reply(token)["text"]
+        # A command Slack sent without a response_url: refused before it reaches Bolt.
+        unanswerable = stack.post(slash_command_body("C-1001", "")).json()["text"]
+    assert not_answering.startswith("Slack ei vastaa tälle sovellukselle juuri nyt")
+    assert unanswerable.startswith("Slack lähetti tämän komennon ilman tietoja")
 
 
 def test_a_choice_that_cannot_be_stored_is_shown_and_said(stack: Stack, monkeypatch):

@@ -87,7 +87,7 @@ class AccessPolicy:
         self._user_ids = settings.allowed_user_ids
         self._channel_ids = settings.allowed_channel_ids
         self._usergroup_ids = settings.allowed_usergroup_ids
-        self._contact = settings.access_contact or "a Slack admin"
+        self._contact = settings.access_contact  # None: _refused() names an admin
 
     async def start(self, *, wait_s: float = DIRECTORY_START_WAIT_S) -> None:
         """Keep the directory of members warm in the background (see :class:`MemberDirectory`)."""

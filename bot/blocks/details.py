@@ -12,6 +12,7 @@ from __future__ import annotations
 from bot import ids
 from bot.blocks.common import (
     MAX_URL,
+    STATUS_LEGEND,
     UNKNOWN,
     Block,
     View,
@@ -25,12 +26,14 @@ from bot.blocks.common import (
 from bot.blocks.modal import LABEL_CLOSE, modal
 from bot.blocks.reply import LABEL_MYROPO, render_failure
 from bot.details import DetailsResult
+from bot.i18n import N_, _
 from bot.lookup import LookupFailure
 from bot.settings import RopoEnvironment
 
-TITLE_DETAILS = "Invoice details"
-LABEL_BACK = "Back"
-LABEL_PAYMENT_REFERENCE = "Payment reference"
+# The title is at most 24 characters in every language (Slack's limit for a modal's title).
+TITLE_DETAILS = N_("Invoice details")
+LABEL_BACK = N_("Back")
+LABEL_PAYMENT_REFERENCE = N_("Payment reference")
 
 _MAX_REFERENCE_CHARS = 200  # a payment reference is ~20 digits; the cap only guards the modal
 
@@ -39,8 +42,11 @@ def render_details_loading(environment: RopoEnvironment, *, pushed: bool) -> Vie
     """What the details modal shows while Ropo One is asked."""
     blocks = [
         section(
-            ":hourglass_flowing_sand: *Loading the invoice's details…*\n"
-            "Ropo One is being asked; they appear here in a moment.",
+            ":hourglass_flowing_sand: "
+            + _(
+                "*Loading the invoice's details…*\n"
+                "Ropo One is being asked; they appear here in a moment."
+            ),
             block_id=ids.BLOCK_LOADING,
         ),
         footer(environment),
@@ -58,9 +64,12 @@ def render_details_view(
     if details is None:
         blocks: list[Block] = [
             section(
-                ":mag: *Ropo One no longer has this invoice*\n"
-                f"Ropo One found no invoice with case number {outcome.job_id}. It may have "
-                "been withdrawn: look the customer up again to see their invoices now.",
+                ":mag: "
+                + _(
+                    "*Ropo One no longer has this invoice*\n"
+                    "Ropo One found no invoice with case number {case_number}. It may have "
+                    "been withdrawn: look the customer up again to see their invoices now."
+                ).format(case_number=outcome.job_id),
                 block_id=ids.BLOCK_DETAILS,
             ),
             footer(outcome.environment, outcome.reference),
@@ -68,15 +77,19 @@ def render_details_view(
         return _details_modal(blocks, pushed=pushed)
 
     number = details.invoice_number
-    heading = f"*Invoice {escape_mrkdwn(truncate(number))}*" if number else "*Invoice*"
-    status = escape_mrkdwn(truncate(details.status_text)) if details.status_text else UNKNOWN
+    heading = (
+        "*" + _("Invoice {number}").format(number=escape_mrkdwn(truncate(number))) + "*"
+        if number
+        else "*" + _("Invoice") + "*"
+    )
+    status = _status_name(details.status_text) if details.status_text else _(UNKNOWN)
     fields = [
-        f"*Status*\n{status}",
-        f"*Due date*\n{slack_date(details.due_date)}",
-        f"*Invoice number*\n{escape_mrkdwn(truncate(number)) if number else UNKNOWN}",
-        f"*Invoice date*\n{slack_date(details.original_invoice_date)}",
-        f"*Next step*\n{_next_step(outcome)}",
-        f"*Ropo case*\n{outcome.job_id}",
+        _field(_("Status"), status),
+        _field(_("Due date"), slack_date(details.due_date)),
+        _field(_("Invoice number"), escape_mrkdwn(truncate(number)) if number else _(UNKNOWN)),
+        _field(_("Invoice date"), slack_date(details.original_invoice_date)),
+        _field(_("Next step"), _next_step(outcome)),
+        _field(_("Ropo case"), str(outcome.job_id)),
     ]
     blocks = [
         {
@@ -94,34 +107,49 @@ def render_details_view(
             {
                 "type": "actions",
                 "block_id": ids.BLOCK_DETAILS_ACTIONS,
-                "elements": [button(LABEL_MYROPO, ids.ACTION_OPEN_MYROPO, url=link)],
+                "elements": [button(_(LABEL_MYROPO), ids.ACTION_OPEN_MYROPO, url=link)],
             }
         )
     blocks.append(footer(outcome.environment, outcome.reference))
     return _details_modal(blocks, pushed=pushed)
 
 
+def _field(label: str, value: str) -> str:
+    return f"*{label}*\n{value}"
+
+
+# Ropo One names statuses itself ("Invoicing", "Reminder"); one that is a status MyRopo
+# shows is given in the agent's language, anything else as Ropo One wrote it.
+_STATUS_NAMES = {info.label_source.casefold(): info.label_source for info in STATUS_LEGEND.values()}
+
+
+def _status_name(text: str) -> str:
+    """Ropo One's status text, in the agent's language when it is a status we know."""
+    known = _STATUS_NAMES.get(text.casefold())
+    return _(known) if known else escape_mrkdwn(truncate(text))
+
+
 def _next_step(outcome: DetailsResult) -> str:
     details = outcome.details
     if details is None or not details.has_next_step:
-        return "None scheduled"
-    step = escape_mrkdwn(truncate(details.next_status_text or ""))
+        return _("None scheduled")
+    step = _status_name(details.next_status_text or "")
     if details.next_status_date is None:
         return step
-    return f"{step} on {slack_date(details.next_status_date)}"
+    return _("{step} on {date}").format(step=step, date=slack_date(details.next_status_date))
 
 
 def _payment_reference(reference: str | None) -> Block:
     """The reference as a code block, which Slack lets the agent copy in one click."""
     if not reference:
-        return section(f"*{LABEL_PAYMENT_REFERENCE}*\n{UNKNOWN}")
+        return section(_field(_(LABEL_PAYMENT_REFERENCE), _(UNKNOWN)))
     return {
         "type": "rich_text",
         "elements": [
             {
                 "type": "rich_text_section",
                 "elements": [
-                    {"type": "text", "text": LABEL_PAYMENT_REFERENCE, "style": {"bold": True}}
+                    {"type": "text", "text": _(LABEL_PAYMENT_REFERENCE), "style": {"bold": True}}
                 ],
             },
             {
@@ -133,5 +161,5 @@ def _payment_reference(reference: str | None) -> Block:
 
 
 def _details_modal(blocks: list[Block], *, pushed: bool) -> View:
-    close = LABEL_BACK if pushed else LABEL_CLOSE
+    close = LABEL_BACK if pushed else LABEL_CLOSE  # msgids: modal() translates them
     return modal(TITLE_DETAILS, blocks, callback_id=ids.VIEW_DETAILS, close=close)

@@ -462,9 +462,11 @@ _FAILURES: Mapping[FailureKind, tuple[str, str, str]] = MappingProxyType(
         ),
         FailureKind.CIRCUIT_OPEN: (
             ":hourglass_flowing_sand:",
-            "Ropo One is unavailable",
-            "Ropo One has failed repeatedly, so the app is not asking it for now; it will "
-            "try Ropo One again {when}. Look up {who} again after that.",
+            N_("Ropo One is unavailable"),
+            N_(
+                "Ropo One has failed repeatedly, so the app is not asking it for now; it will "
+                "try Ropo One again {when}. Look up {who} again after that."
+            ),
         ),
         FailureKind.AUDIT_FAILED: (
             ":no_entry:",
@@ -503,10 +505,12 @@ def render_failure(failure: LookupFailure) -> Payload:
 def retry_wording(seconds: float | None) -> str:
     """When the app will try Ropo One again, roughly: ``in about 30 seconds``."""
     if seconds is None or seconds < 5:
-        return "in a few seconds"
+        return _("in a few seconds")
     if seconds < 90:
-        return f"in about {round(seconds / 5) * 5:.0f} seconds"
-    return f"in about {round(seconds / 60):.0f} minutes"
+        count = round(seconds / 5) * 5
+        return plural(count, "in about {count} second", "in about {count} seconds")
+    count = round(seconds / 60)
+    return plural(count, "in about {count} minute", "in about {count} minutes")
 
 
 def render_unexpected_error(reference: str, environment: RopoEnvironment) -> Payload:

@@ -28,6 +28,7 @@ from bot.access.policy import AccessPolicy
 from bot.access.ratelimit import SlidingWindowLimiter
 from bot.audit import AuditTrail, audit_key
 from bot.details import InvoiceDetailsLookup
+from bot.i18n import N_, _, use_language
 from bot.lookup import InvoiceLookup
 from bot.metrics import watch_circuit
 from bot.result_cache import ResultCache
@@ -50,11 +51,16 @@ logger = logging.getLogger(__name__)
 AUTH_TEST_BUDGET_S = 2.0
 AUTH_TEST_TRY_S = 1.0
 AUTH_TEST_BACKOFF_S = 0.2
-SLACK_NOT_ANSWERING = (
+SLACK_NOT_ANSWERING = N_(
     "Slack is not answering this app right now, so your request could not be handled. "
     "Please try again in a minute; if it keeps happening, tell a Slack admin."
 )
-"""What an agent is told when ``auth.test`` fails, instead of Bolt's "reinstall the app"."""
+"""What an agent is told when ``auth.test`` fails, instead of Bolt's "reinstall the app".
+
+Bolt takes it as one fixed text when the app is built and shows it before any of our
+middleware runs: before the agent, let alone their language, is known. So it is written in
+``DEFAULT_LANGUAGE``, the team's language, rather than per agent.
+"""
 
 # Used when the app runs without a Slack workspace (the demo console): the requests are
 # still signed and verified, with this secret.
@@ -243,11 +249,18 @@ def _bolt_app(
             if bot_token
             else _offline_authorize
         ),
-        user_facing_authorize_error_message=SLACK_NOT_ANSWERING,
+        user_facing_authorize_error_message=_in_language(
+            SLACK_NOT_ANSWERING, settings.default_language
+        ),
         request_verification_enabled=not socket_mode,
         process_before_response=False,
         logger=logging.getLogger("slack_bolt"),
     )
+
+
+def _in_language(message: str, language: str) -> str:
+    with use_language(language):
+        return _(message)
 
 
 @contextmanager

@@ -19,9 +19,11 @@ from typing import Any
 from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
 
+from bot.i18n import N_, SOURCE_LANGUAGE, _, use_language
+
 logger = logging.getLogger(__name__)
 
-UNANSWERABLE_COMMAND = (
+UNANSWERABLE_COMMAND = N_(
     "Slack sent this command without what the app needs to answer it, so it was not run. "
     "Please try again; if it keeps happening, tell a Slack admin."
 )
@@ -52,8 +54,10 @@ class Rejection:
 class RequestIntake:
     """Checks each request's signature, then its shape."""
 
-    def __init__(self, signing_secret: str) -> None:
+    def __init__(self, signing_secret: str, *, language: str = SOURCE_LANGUAGE) -> None:
+        """``language``: DEFAULT_LANGUAGE; a request refused here never reaches the agent's own."""
         self._verifier = SignatureVerifier(signing_secret)
+        self._language = language
 
     def check(self, body: bytes, headers: Mapping[str, str]) -> Rejection | None:
         """None when Bolt may have the request; else the answer to give instead, logged."""
@@ -61,7 +65,8 @@ class RequestIntake:
             # Not logged at WARNING: anyone can send these, and a log line each is a lever.
             logger.info("refused a request to /slack/events: bad or missing signature")
             return Rejection(401, {"error": "invalid request"}, "bad signature")
-        rejection = _malformed(body, headers.get("content-type"))
+        with use_language(self._language):
+            rejection = _malformed(body, headers.get("content-type"))
         if rejection is not None:
             logger.warning(
                 "refused a signed request to /slack/events: %s (HTTP %d)",
@@ -105,7 +110,7 @@ def _malformed_command(payload: dict[str, Any]) -> Rejection | None:
         reason = "a command without a response_url"  # its answer could not be delivered
     else:
         return None
-    body = {"response_type": "ephemeral", "text": UNANSWERABLE_COMMAND}
+    body = {"response_type": "ephemeral", "text": _(UNANSWERABLE_COMMAND)}
     return Rejection(200, body, reason)
 
 

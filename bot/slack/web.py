@@ -55,7 +55,10 @@ def create_web_app(settings: Settings, *, ropo: RopoClient | None = None) -> Sta
     services = create_services(settings, ropo, slack_http)
     handler = AsyncSlackRequestHandler(create_app(settings, services, slack_http=slack_http))
     secret = settings.slack_signing_secret
-    intake = RequestIntake(secret.get_secret_value() if secret else OFFLINE_SIGNING_SECRET)
+    intake = RequestIntake(
+        secret.get_secret_value() if secret else OFFLINE_SIGNING_SECRET,
+        language=settings.default_language,
+    )
 
     async def slack_events(request: Request) -> Response:
         started = time.perf_counter()

@@ -1,8 +1,9 @@
 """Every surface in every language: goldens per language, and Slack's limits whatever the text.
 
 The English goldens are in the other test modules; these pin the Finnish, Swedish and
-Norwegian ones (texts, amounts, dates) for the main reply, the help and the Home tab, and a
-refusal and a failure. A translation change shows up here as a diff to read.
+Norwegian ones (texts, amounts, dates) for the main reply, the help and the Home tab, a
+refusal and a failure, and an invoice's details modal. A translation change shows up here as
+a diff to read.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from hypothesis import strategies as st
 from bot.blocks import (
     NOTHING_FOUND_NOTICE,
     render_choose_identifier,
+    render_details_loading,
+    render_details_view,
     render_failure,
     render_help,
     render_home,
@@ -24,17 +27,39 @@ from bot.blocks import (
     render_lookup_form,
     render_refusal,
 )
+from bot.details import DetailsResult
 from bot.i18n import current_locale, use_language
 from bot.lookup import FailureKind, LookupFailure, LookupResult
 from bot.national_ids import Country
 from bot.query import Identifier, IdentifierKind, Query, Refusal, RefusalReason, parse_command
 from bot.ropo import sandbox_data as sandbox
+from bot.ropo.models import JobDetails
 from bot.settings import RopoEnvironment
 from tests.blocks.limits import check_limits
 
 TRANSLATED = ["fi", "sv", "nb"]
 LANGUAGES = ["en", *TRANSLATED]
 HETU = Identifier(IdentifierKind.HETU, sandbox.HETU_MANY_INVOICES)
+MYROPO_LINK = "https://sandbox.myropo.example/invoice/9100004"
+
+# One job's details as Ropo One sends them, with statuses MyRopo names (so translated).
+REMINDER_JOB = {
+    "jobid": 9100004,
+    "billnum": "SBX-10004",
+    "billcode": "91000048",
+    "currentpaydate": "2026-12-15",
+    "currentstatus": 1,
+    "currentstatustext": "Reminder",
+    "nextstatus": 2,
+    "nextstatustext": "Collection",
+    "nextstatusdate": "2027-01-15",
+    "origjobdate": "2026-11-01",
+}
+
+
+def _details(job: dict[str, Any] | None) -> DetailsResult:
+    details = JobDetails.model_validate(job) if job is not None else None
+    return DetailsResult(Query(HETU), 9100004, details, RopoEnvironment.SANDBOX, "R-7K2QF9")
 
 
 def _payloads(
@@ -71,6 +96,18 @@ def _payloads(
                 Query(HETU), FailureKind.UNAVAILABLE, RopoEnvironment.PRODUCTION, "R-7K2QF9"
             )
         ),
+        "details_loading_pushed": render_details_loading(RopoEnvironment.SANDBOX, pushed=True),
+        "details_reminder": render_details_view(
+            _details(REMINDER_JOB), my_ropo_link=MYROPO_LINK, pushed=False
+        ),
+        "details_no_next_step": render_details_view(
+            _details(REMINDER_JOB | {"nextstatus": -1, "billcode": None}),
+            my_ropo_link=None,
+            pushed=True,
+        ),
+        "details_not_found": render_details_view(
+            _details(None), my_ropo_link=MYROPO_LINK, pushed=True
+        ),
     }
 
 
@@ -82,6 +119,10 @@ CASES = [
     "modal_lookup_form",
     "refusal_invalid_hetu",
     "failure_unavailable",
+    "details_loading_pushed",
+    "details_reminder",
+    "details_no_next_step",
+    "details_not_found",
 ]
 
 
@@ -99,6 +140,18 @@ def test_payload_matches_golden_in_each_language(
     assert_golden(f"{name}_{language}", payload)
 
 
+@pytest.mark.parametrize(("retry_in_s", "name"), [(240.0, "minutes"), (33.0, "seconds")])
+def test_the_circuit_open_failure_says_when_in_finnish(
+    retry_in_s: float, name: str, assert_golden: Callable[..., None]
+) -> None:
+    failure = LookupFailure(
+        Query(HETU), FailureKind.CIRCUIT_OPEN, RopoEnvironment.PRODUCTION, "R-7K2QF9", retry_in_s
+    )
+    with use_language("fi"):
+        payload = render_failure(failure)
+    assert_golden(f"failure_circuit_open_{name}_fi", payload)
+
+
 @pytest.mark.parametrize("language", TRANSLATED)
 def test_a_translated_reply_has_no_english_left(
     language: str,
@@ -110,7 +163,24 @@ def test_a_translated_reply_has_no_english_left(
     with use_language("en"):
         english = _payloads(make_result, button_value)
     # Words only the English texts use: none may survive in a translated payload.
-    for word in ("Previous", "Next", "invoiced", "Reference", "Only you can see", "open in total"):
+    for word in (
+        "Previous",
+        "Next",
+        "invoiced",
+        "Reference",
+        "Only you can see",
+        "open in total",
+        "Refresh",
+        "Invoice details",
+        "Payment reference",
+        "Due date",
+        "Next step",
+        "Reminder",
+        "None scheduled",
+        "Loading",
+        "no longer has",
+        "Back",
+    ):
         assert any(word in str(p) for p in english.values()), word  # the oracle sees it...
         assert not any(word in str(p) for p in payloads.values()), (language, word)  # ...here not
 
@@ -239,3 +309,56 @@ def test_any_refusal_form_home_and_chooser_in_any_language_is_valid(
         check_limits(view, max_blocks=100, require_text=False)
         if view["type"] == "modal":
             assert len(view["title"]["text"]) <= 24
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    language=st.sampled_from(LANGUAGES),
+    number=st.one_of(st.none(), long_text),
+    reference=st.one_of(st.none(), long_text, st.text(min_size=1, max_size=3000)),
+    status=st.one_of(st.none(), st.sampled_from(["Reminder", "collection", "Paid"]), long_text),
+    next_status=st.one_of(st.none(), st.sampled_from(["Collection", "Due"]), long_text),
+    next_date=st.one_of(st.none(), st.dates().map(str)),
+    link=st.one_of(
+        st.none(),
+        st.just(MYROPO_LINK),
+        st.builds(lambda n: MYROPO_LINK + "x" * n, st.integers(0, 3000)),
+    ),
+    pushed=st.booleans(),
+)
+def test_any_details_modal_in_any_language_is_valid_block_kit(
+    language: str,
+    number: str | None,
+    reference: str | None,
+    status: str | None,
+    next_status: str | None,
+    next_date: str | None,
+    link: str | None,
+    pushed: bool,
+) -> None:
+    job = {
+        "jobid": 9100004,
+        "billnum": number,
+        "billcode": reference,
+        "currentstatustext": status,
+        "nextstatus": 2,
+        "nextstatustext": next_status,
+        "nextstatusdate": next_date,
+    }
+    with use_language(language):
+        views = [
+            render_details_loading(RopoEnvironment.CUSTOM, pushed=pushed),
+            render_details_view(_details(job), my_ropo_link=link, pushed=pushed),
+            render_details_view(_details(None), my_ropo_link=link, pushed=pushed),
+            render_details_view(
+                LookupFailure(
+                    Query(HETU), FailureKind.CIRCUIT_OPEN, RopoEnvironment.CUSTOM, "R-1", 10**6
+                ),
+                my_ropo_link=link,
+                pushed=pushed,
+            ),
+        ]
+    for view in views:
+        check_limits(view, max_blocks=100, require_text=False)
+        assert 0 < len(view["title"]["text"]) <= 24
+        assert 0 < len(view["close"]["text"]) <= 24

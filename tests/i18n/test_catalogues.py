@@ -16,6 +16,7 @@ from babel.messages.frontend import CommandLineInterface
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
+from bot.blocks.details import TITLE_DETAILS
 from bot.blocks.modal import TITLE_CHOOSE, TITLE_LOOKUP, TITLE_RESULT
 from bot.blocks.reply import ALL_WORD, HELP_WORD
 from bot.i18n import LANGUAGES, LOCALE_DIR, _, use_language
@@ -117,5 +118,5 @@ def test_the_words_help_shows_are_words_the_command_takes(language: str) -> None
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_modal_titles_fit_slacks_24_characters(language: str) -> None:
     with use_language(language):
-        titles = [_(title) for title in (TITLE_LOOKUP, TITLE_RESULT, TITLE_CHOOSE)]
+        titles = [_(title) for title in (TITLE_LOOKUP, TITLE_RESULT, TITLE_CHOOSE, TITLE_DETAILS)]
     assert all(0 < len(title) <= 24 for title in titles), titles
