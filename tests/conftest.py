@@ -39,7 +39,13 @@ from bot.ropo.sandbox import SANDBOX_APICODE, SANDBOX_CID, SandboxState, create_
 from bot.services import Services
 from bot.settings import Settings
 from bot.slack.web import EVENTS_PATH, create_web_app
-from tests.privacy import assert_no_identity_code, codes_the_tests_use, identity_codes_in
+from tests.privacy import (
+    assert_no_identity_code,
+    codes_the_tests_use,
+    identity_codes_in,
+    national_codes_in,
+    national_codes_the_tests_use,
+)
 from tests.servers import ServedApp
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
@@ -172,6 +178,8 @@ class LogHygiene:
         """Fail if an identity code the tests use, in any disguise, or a secret was logged."""
         text = self.written()
         assert_no_identity_code(text, where="the app log")
+        national = national_codes_in(text, national_codes_the_tests_use())
+        assert national == [], f"Swedish or Norwegian code(s) {national} readable in the app log"
         leaked = [name for name, secret in run_secrets().items() if secret in text]
         assert leaked == [], f"{', '.join(leaked)} in the app log"
 

@@ -141,6 +141,34 @@ def identity_codes_in(text: str, codes: Iterable[str]) -> list[str]:
     return found
 
 
+def national_codes_the_tests_use() -> tuple[str, ...]:
+    """The sandbox's Swedish and Norwegian customers' codes, digits only, as Ropo is sent them."""
+    from bot.ropo import sandbox_data as sandbox
+
+    return (
+        sandbox.PERSONNUMMER_THREE_INVOICES,
+        sandbox.SAMORDNINGSNUMMER_DUE,
+        sandbox.FODSELSNUMMER_THREE_INVOICES,
+        sandbox.D_NUMBER_REMINDER,
+    )
+
+
+def national_codes_in(text: str, codes: Iterable[str]) -> list[str]:
+    """Which Swedish (12 digits) or Norwegian (11 digits) ``codes`` can be read in ``text``.
+
+    Readable: the birth date (``YYMMDD`` of a personnummer, ``DDMMYY`` of a fødselsnummer)
+    and the digits after it together, with at most one separator between them, in any of the
+    disguises :func:`normalise` undoes.
+    """
+    readable = normalise(text)
+    found = []
+    for code in codes:
+        born, rest = (code[2:8], code[8:]) if len(code) == 12 else (code[:6], code[6:])
+        if re.search(f"{born}[^\\w]?{rest}", readable):
+            found.append(code)
+    return found
+
+
 def assert_no_identity_code(text: str, codes: Iterable[str] | None = None, where: str = "") -> None:
     """Fail if ``text`` holds any of ``codes`` (default: every code the tests use), readable."""
     leaked = identity_codes_in(text, codes_the_tests_use() if codes is None else codes)
