@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from bot.query import Identifier, IdentifierKind, Query
 from bot.slack.context import MAX_SEALED_LINK, ContextError, ContextSealer, LookupContext
@@ -39,3 +45,60 @@ def test_another_apps_seal_does_not_open() -> None:
     sealed = ContextSealer(b"secret" * 8).seal(LookupContext(QUERY, job_id=1))
     with pytest.raises(ContextError):
         ContextSealer(b"other!" * 8).open(sealed)
+
+
+class Clock:
+    """A wall clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_value_opens_for_its_lifetime_and_not_after() -> None:
+    clock = Clock()
+    sealer = ContextSealer(b"secret" * 8, ttl_s=3600, clock=clock)
+    sealed = sealer.seal(LookupContext(QUERY, page=3))
+    clock.now += 3600
+    assert sealer.open(sealed) == LookupContext(QUERY, page=3)
+    clock.now += 1
+    with pytest.raises(ContextError):
+        sealer.open(sealed)
+
+
+def test_a_value_from_too_far_in_the_future_does_not_open() -> None:
+    clock = Clock()
+    sealed = ContextSealer(b"secret" * 8, clock=clock).seal(LookupContext(QUERY))
+    clock.now -= 120  # another instance's clock is two minutes ahead of this one
+    with pytest.raises(ContextError):
+        ContextSealer(b"secret" * 8, clock=clock).open(sealed)
+
+
+@pytest.mark.parametrize("position", [0, 1, 5, 20, -1])
+def test_a_value_changed_anywhere_does_not_open(position: int) -> None:
+    sealer = ContextSealer(b"secret" * 8)
+    raw = bytearray(base64.urlsafe_b64decode(sealer.seal(LookupContext(QUERY)) + "=="))
+    raw[position] ^= 0x01
+    with pytest.raises(ContextError):
+        sealer.open(base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("="))
+
+
+@pytest.mark.parametrize("garbage", ["", "x", "!!!", "AQ", "gAAAAA", "a" * 3000])
+def test_garbage_does_not_open(garbage: str) -> None:
+    with pytest.raises(ContextError):
+        ContextSealer(b"secret" * 8).open(garbage)
+
+
+def test_a_value_sealed_by_the_previous_version_still_opens_until_it_expires() -> None:
+    # What version 1 (Fernet, its own HKDF label) put in the buttons of replies on screen.
+    key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"ropo-invoices-bot/context/v1"
+    ).derive(b"secret" * 8)
+    legacy = Fernet(base64.urlsafe_b64encode(key)).encrypt(
+        json.dumps({"k": "hetu", "v": HETU, "a": 1, "p": 2}).encode()
+    ).decode()
+    assert ContextSealer(b"secret" * 8).open(legacy) == LookupContext(QUERY, page=2)
+    with pytest.raises(ContextError):
+        ContextSealer(b"other!" * 8).open(legacy)
