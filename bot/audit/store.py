@@ -15,7 +15,7 @@ import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import astuple, dataclass, fields
 from datetime import date, datetime, timedelta
@@ -359,6 +359,28 @@ class AuditQuery:
     since: date | None = None  # from this day on, UTC
     until: date | None = None  # up to and including this day, UTC
 
+    def where(self, mark: str, day: Callable[[date], object]) -> tuple[str, list[object]]:
+        """``WHERE …`` (or nothing) and its parameters, in either store's dialect.
+
+        ``mark`` is the driver's placeholder (``?``, ``%s``); ``day`` writes a day's UTC
+        midnight as the store compares ``at`` with it.
+        """
+        clauses: list[str] = []
+        params: list[object] = []
+        if self.identifier_hash is not None:
+            clauses.append(f"identifier_hash = {mark}")
+            params.append(self.identifier_hash)
+        if self.user_id is not None:
+            clauses.append(f"user_id = {mark}")
+            params.append(self.user_id)
+        if self.since is not None:
+            clauses.append(f"at >= {mark}")
+            params.append(day(self.since))
+        if self.until is not None:
+            clauses.append(f"at < {mark}")
+            params.append(day(self.until + timedelta(days=1)))
+        return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
+
 
 @contextmanager
 def read_only(path: Path | str) -> Iterator[sqlite3.Connection]:
@@ -372,21 +394,7 @@ def read_only(path: Path | str) -> Iterator[sqlite3.Connection]:
 
 def search(connection: sqlite3.Connection, criteria: AuditQuery) -> list[AuditRow]:
     """The rows matching ``criteria``, oldest first."""
-    clauses: list[str] = []
-    params: list[object] = []
-    if criteria.identifier_hash is not None:
-        clauses.append("identifier_hash = ?")
-        params.append(criteria.identifier_hash)
-    if criteria.user_id is not None:
-        clauses.append("user_id = ?")
-        params.append(criteria.user_id)
-    if criteria.since is not None:
-        clauses.append("at >= ?")
-        params.append(criteria.since.isoformat())
-    if criteria.until is not None:
-        clauses.append("at < ?")
-        params.append((criteria.until + timedelta(days=1)).isoformat())
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    where, params = criteria.where("?", date.isoformat)  # ISO text sorts as time does
     rows = connection.execute(
         f"SELECT {_selected_columns(connection)} FROM lookups {where} ORDER BY at, id",  # noqa: S608 - fixed columns
         params,

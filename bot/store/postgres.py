@@ -16,7 +16,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import psycopg
@@ -215,22 +215,8 @@ class PostgresStore:
 
     async def search(self, criteria: AuditQuery) -> list[AuditRow]:
         """The audit rows matching ``criteria``, oldest first."""
-        clauses: list[str] = []
-        params: list[Any] = []
-        if criteria.identifier_hash is not None:
-            clauses.append("identifier_hash = %s")
-            params.append(criteria.identifier_hash)
-        if criteria.user_id is not None:
-            clauses.append("user_id = %s")
-            params.append(criteria.user_id)
-        if criteria.since is not None:
-            clauses.append("at >= %s")
-            params.append(_midnight(criteria.since))
-        if criteria.until is not None:
-            clauses.append("at < %s")
-            params.append(_midnight(criteria.until) + timedelta(days=1))
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        query = _SELECT_ROWS + f"{where} ORDER BY at, id".encode()
+        where, params = criteria.where("%s", _midnight)
+        query = _SELECT_ROWS + f" {where} ORDER BY at, id".encode()
         async with self._pool.connection() as connection:
             cursor = await connection.execute(query, params)
             return [_row(values) for values in await cursor.fetchall()]
