@@ -38,24 +38,12 @@ class Country(StrEnum):
     NO = "no"
 
     @property
-    def name_in_english(self) -> str:
-        """``Finland``: as in "Ropo One Finland"."""
-        return _COUNTRY_NAMES[self]
-
-    @property
     def code_name(self) -> str:
         """What its identity code is called: HETU, personnummer, fødselsnummer."""
         return _CODE_NAMES[self]
 
-    @property
-    def adjective(self) -> str:
-        """``Swedish``: as in "a Swedish personnummer"."""
-        return _ADJECTIVES[self]
 
-
-_COUNTRY_NAMES = {Country.FI: "Finland", Country.SE: "Sweden", Country.NO: "Norway"}
 _CODE_NAMES = {Country.FI: "HETU", Country.SE: "personnummer", Country.NO: "fødselsnummer"}
-_ADJECTIVES = {Country.FI: "Finnish", Country.SE: "Swedish", Country.NO: "Norwegian"}
 
 Today = Callable[[], datetime.date]
 

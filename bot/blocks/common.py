@@ -28,7 +28,6 @@ APP_NAME = "Ropo Invoices"  # also a modal title: at most 24 characters
 LABEL_INCLUDE_PAID = N_("Include paid invoices")
 
 ELLIPSIS = "…"
-USAGE = f"{ids.COMMAND} <HETU or customer number> [all]"
 ONLY_YOU = N_("Only you can see this.")
 
 # Longest raw text taken from Ropo or the agent into one spot of a message. Applied before

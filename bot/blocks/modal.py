@@ -44,7 +44,6 @@ LABEL_CANCEL = N_("Cancel")
 LABEL_CLOSE = N_("Close")
 LABEL_LOOKUP_ANOTHER = N_("Look up another")
 LABEL_CHOOSE = N_("Look up")
-LABEL_IDENTIFIER = N_("Identity code (HETU) or customer number")
 LABEL_OPTIONS = N_("Options")
 
 INCLUDE_PAID_VALUE = "include_paid"

@@ -57,7 +57,6 @@ LABEL_REFRESH = N_("Refresh")
 
 # The HETU example is a pattern, not a sample code: no payload ever holds a full HETU, so
 # a scan of everything sent to Slack (tests, or a runtime guard) needs no exceptions.
-HELP_EXAMPLE_HETU = "DDMMYY-NNNX"
 HELP_EXAMPLE_CUSTNUM = "C-1001"
 
 # A group job may list hundreds of sub-invoices; a context element holds 3,000 characters.

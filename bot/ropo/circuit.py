@@ -74,11 +74,6 @@ class CircuitBreaker:
             return CircuitState.HALF_OPEN
         return CircuitState.OPEN
 
-    @property
-    def retry_at(self) -> float | None:
-        """When (``clock`` time) a probe may go to Ropo One; None while the breaker is closed."""
-        return self._opened_until
-
     def seconds_until_retry(self) -> float | None:
         """How long until a probe may go (0 when it may now); None while closed."""
         if self._opened_until is None:
