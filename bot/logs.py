@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
@@ -107,8 +108,15 @@ def secret_values(settings: Settings) -> tuple[str, ...]:
         settings.slack_app_token,
         settings.audit_key,
         settings.metrics_token,
+        settings.database_url,
     )
-    return tuple(value.get_secret_value() for value in values if value is not None)
+    secrets = [value.get_secret_value() for value in values if value is not None]
+    if settings.database_url is not None:
+        # A driver's message may quote the password alone, without the rest of the URL.
+        password = urlsplit(settings.database_url.get_secret_value()).password
+        if password:
+            secrets.append(password)
+    return tuple(secrets)
 
 
 def cleaner(secrets: tuple[str, ...]) -> Callable[[str], str]:

@@ -25,6 +25,8 @@ HETU = "131052-308T"
 APICODE = "apicode-that-must-not-leak-42"
 BOT_TOKEN = "xoxb-1234-5678-abcdefghijkl"
 METRICS_TOKEN = "metrics-token-that-must-not-leak"
+DB_PASSWORD = "db-password-that-must-not-leak"
+DATABASE_URL = f"postgresql://bot:{DB_PASSWORD}@db.example:5432/invoices"
 
 
 @pytest.fixture
@@ -44,6 +46,7 @@ def json_log() -> Iterator[io.StringIO]:
         slack_bot_token=BOT_TOKEN,
         slack_signing_secret="signing-secret-0123",
         metrics_token=METRICS_TOKEN,
+        database_url=DATABASE_URL,
     )
     configure_logging(settings, stream=stream)
     try:
@@ -65,7 +68,7 @@ def lines(stream: io.StringIO) -> list[dict[str, Any]]:
 
 def assert_nothing_toxic(stream: io.StringIO) -> None:
     text = stream.getvalue()
-    for toxic in (HETU, "308T", APICODE, BOT_TOKEN, METRICS_TOKEN):
+    for toxic in (HETU, "308T", APICODE, BOT_TOKEN, METRICS_TOKEN, DB_PASSWORD):
         assert toxic not in text
 
 
@@ -92,15 +95,17 @@ def test_identity_codes_and_secrets_are_masked_everywhere_in_the_object(json_log
     except ValueError:
         logger.exception("in a traceback")
     logger.info("an object in extra", extra={"error": ValueError(HETU)})
+    logger.warning("pool: %s; auth failed for %s", DATABASE_URL, DB_PASSWORD)
 
     assert_nothing_toxic(json_log)
-    message, args, extra, traceback, obj = lines(json_log)
+    message, args, extra, traceback, obj, database = lines(json_log)
     assert message["message"] == "in the message 131052-**** [redacted]"
     assert args["message"] == "in the args 131052-**** [redacted]"
     assert extra["note"] == "for 131052-****"
     assert extra["nested"] == {"code": "131052-****", "list": ["131052-****", "[redacted]"]}
     assert "ValueError: an exception about 131052-**** with [redacted]" in traceback["exc_info"]
     assert obj["error"] == "131052-****"
+    assert database["message"] == "pool: [redacted]; auth failed for [redacted]"
 
 
 def test_a_lookup_logs_its_reference_ids_surface_outcome_and_latency(json_log):
