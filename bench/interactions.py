@@ -283,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile", type=Path, metavar="DIR", help="py-spy of the app during both bursts"
     )
+    parser.add_argument("--profile-rate", type=int, default=100, help="py-spy samples a second")
     args = parser.parse_args(argv)
     if any(n < 1 or n > 2000 for n in args.n):
         parser.error("--n takes counts from 1 to 2000")
@@ -293,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         app_path=[],
         warm_up=False,
         profile_dir=args.profile,
-        profile_rate=100,
+        profile_rate=args.profile_rate,
         keep_logs=False,
         extra_env={"RESULT_CACHE_TTL_S": "300"},  # the default, stated: what is measured
     )

@@ -534,7 +534,7 @@ def start_profiler(app: Child, options: Options, n: int, logdir: Path) -> subpro
     assert directory is not None
     directory.mkdir(parents=True, exist_ok=True)
     rate = str(options.profile_rate)
-    argv = [py_spy, "record", "--pid", str(app.process.pid), "--rate", rate, "--idle"]
+    argv = [py_spy, "record", "--pid", str(app.process.pid), "--rate", rate, "--idle", "--nonblocking"]
     argv += ["--format", "raw", "-o", str(directory / f"app-n{n}.folded")]
     with (logdir / "py-spy.log").open("wb") as out:
         profiler = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603

@@ -21,6 +21,7 @@ from slack_bolt.response import BoltResponse
 
 from bot.i18n import language_of, set_language, territory_of
 from bot.services import Services
+from bot.store.base import StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ async def chosen_language(services: Services, agent: tuple[str, str] | None) -> 
         return None
     try:
         return language_of(await services.agent_settings.get(*agent, LANGUAGE_KEY))
-    except sqlite3.Error:  # the default language is a fine answer; a lost reply is not
+    except (sqlite3.Error, StoreUnavailable):  # the default language is fine; a lost reply is not
         logger.exception("the language of %s could not be read: answering in the default", agent[1])
         return None
 

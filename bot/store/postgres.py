@@ -49,6 +49,10 @@ _SET_DELIVERY = (
 _SELECT_ROWS = f"SELECT {', '.join(COLUMNS)} FROM lookups".encode()  # noqa: S608
 
 
+SettingKey = tuple[str, str, str]
+"""(team, agent, the setting's name)."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Delivery:
     """What became of the answer of lookup ``reference``: queued behind the rows before it."""
@@ -90,6 +94,11 @@ class PostgresStore:
         )
         self._unwaited: set[asyncio.Task[None]] = set()
         self._hits: AsyncBatcher[Hit, float | None] = AsyncBatcher(self._count, "rate-limit")
+        # Every request reads its agent's language (cached for a while): a rush of agents
+        # new to this process is one query per batch, not a pooled connection each.
+        self._settings: AsyncBatcher[SettingKey, str | None] = AsyncBatcher(
+            self._read_settings, "agent-settings"
+        )
         self.transactions = 0  # audit commits so far: how well the batching works
         self.last_write_failed = False  # the latest batch could not be stored (readiness)
         self._closed = False
@@ -140,8 +149,11 @@ class PostgresStore:
             (item.delivery, item.reference) for item in items if isinstance(item, _Delivery)
         ]
         try:
+            # Pipelined: BEGIN, the rows, the deliveries and COMMIT go out together, so a batch
+            # is one round trip, not one per statement, however busy the event loop is.
             async with (
                 self._pool.connection() as connection,
+                connection.pipeline(),
                 connection.transaction(),
                 connection.cursor() as cursor,
             ):
@@ -172,7 +184,13 @@ class PostgresStore:
 
     async def _count(self, hits: list[Hit]) -> Sequence[float | None]:
         keys = sorted({hit.key for hit in hits})
-        async with self._pool.connection() as connection, connection.transaction():
+        async with (
+            self._pool.connection() as connection,
+            # Pipelined: the statements before the decision are one round trip, and the
+            # insert with COMMIT another. Each round trip waits its turn on a busy event loop.
+            connection.pipeline() as pipeline,
+            connection.transaction(),
+        ):
             # One batch at a time across every instance: they read, decide and write in turn.
             await connection.execute("SELECT pg_advisory_xact_lock(%s)", (RATE_LIMIT_LOCK,))
             await connection.execute(
@@ -181,6 +199,7 @@ class PostgresStore:
             cursor = await connection.execute(
                 "SELECT key, at FROM rate_limit_hits WHERE key = ANY(%s)", (keys,)
             )
+            await pipeline.sync()
             decisions = decide_hits(hits, await cursor.fetchall())
             allowed = [
                 (hit.key, hit.now) for hit, d in zip(hits, decisions, strict=True) if d is None
@@ -194,14 +213,27 @@ class PostgresStore:
         return decisions
 
     async def get_setting(self, team_id: str, user_id: str, key: str) -> str | None:
-        """An agent's setting from the database."""
+        """An agent's setting from the database; :class:`StoreUnavailable` if it can't be read."""
+        try:
+            return await self._settings.submit((team_id, user_id, key))
+        except BatchClosedError:
+            return None  # stopping: the default applies
+        except psycopg.Error as exc:
+            raise StoreUnavailable(
+                f"the agent's setting could not be read: {type(exc).__name__}"
+            ) from exc
+
+    async def _read_settings(self, wanted: list[SettingKey]) -> Sequence[str | None]:
+        teams, users, keys = (list(column) for column in zip(*wanted, strict=True))
         async with self._pool.connection() as connection:
             cursor = await connection.execute(
-                "SELECT value FROM agent_settings WHERE team_id = %s AND user_id = %s AND key = %s",
-                (team_id, user_id, key),
+                "SELECT s.team_id, s.user_id, s.key, s.value FROM agent_settings s "
+                "JOIN unnest(%s::text[], %s::text[], %s::text[]) AS w(team_id, user_id, key) "
+                "USING (team_id, user_id, key)",
+                (teams, users, keys),
             )
-            row = await cursor.fetchone()
-        return None if row is None else str(row[0])
+            found = {(t, u, k): str(v) for t, u, k, v in await cursor.fetchall()}
+        return [found.get(item) for item in wanted]
 
     async def set_setting(self, team_id: str, user_id: str, key: str, value: str) -> None:
         """Replace an agent's setting in the database."""
@@ -234,8 +266,8 @@ class PostgresStore:
             await asyncio.gather(*self._unwaited, return_exceptions=True)
         await self._rows.aclose()
         await self._hits.aclose()
+        await self._settings.aclose()
         await self._pool.close()
-
 
     def problem(self) -> str | None:
         """Why audit rows cannot be stored now (for ``/readyz``); None while they can."""

@@ -168,6 +168,20 @@ async def test_an_agents_setting_is_kept_per_team_and_user_and_replaced(
     assert await other.get_setting("T2", "U1", "language") is None
 
 
+async def test_settings_asked_for_at_once_each_get_their_own_agents_value(
+    open_instance: OpenStore,
+) -> None:
+    """A rush of agents is read in batches: every answer must still go to its own asker."""
+    store, other = await open_instance(), await open_instance()
+    chosen = {f"U{i:03d}": ("fi", "sv", "nb")[i % 3] for i in range(0, 60, 2)}
+    for user, language in chosen.items():
+        await store.set_setting("T1", user, "language", language)
+    asked = [("T1", f"U{i:03d}") for i in range(60)] + [("T2", "U000")]
+    answers = await asyncio.gather(*(other.get_setting(t, u, "language") for t, u in asked))
+    expected = [chosen.get(u) if t == "T1" else None for t, u in asked]
+    assert answers == expected
+
+
 async def test_the_31st_lookup_in_a_minute_is_refused_whichever_instance_counts_it(
     open_instance: OpenStore,
 ) -> None:

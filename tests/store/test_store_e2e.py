@@ -240,8 +240,10 @@ def test_postgres_stopped_mid_run_withholds_lookups_and_the_app_recovers_by_itse
     own_postgres: PostgresServer,
 ) -> None:
     url = own_postgres.create_database()
+    slack = SlackStandIn()
+    slack.users["U0AGENT77"] = member("U0AGENT77")
     with (
-        serve_stack(database_url=url, rate_limit_per_minute=30) as servers,
+        serve_stack(slack, database_url=url, rate_limit_per_minute=30) as servers,
         httpx.Client(timeout=15) as http,
     ):
         stack = Stack(
@@ -260,6 +262,11 @@ def test_postgres_stopped_mid_run_withholds_lookups_and_the_app_recovers_by_itse
         shown = json.dumps(stack.reply(token, timeout=30))
         assert NOT_RECORDED in shown
         assert "SBX-" not in shown  # no invoice of the lookup that was not recorded
+        # An agent this process has not seen yet: their language can't be read either, so
+        # they are answered in the default one, with the same words.
+        response, token = stack.command("C-1001", user_id="U0AGENT77")
+        assert response.status_code == 200
+        assert NOT_RECORDED in json.dumps(stack.reply(token, timeout=30))
 
         own_postgres.start()
         deadline = time.monotonic() + 60
