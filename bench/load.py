@@ -200,6 +200,7 @@ class RunResult:
     api_calls: dict[str, int] = field(default_factory=dict)
     peak_rss_kb: int = 0
     cpu_s: dict[str, float] = field(default_factory=dict)
+    app_cpu_before_s: float = math.nan  # the app's CPU when the burst started: start-up's
     wall_s: float = math.nan
     timed_out: bool = False
     notes: list[str] = field(default_factory=list)
@@ -400,6 +401,7 @@ async def run_once(
                 await warm_up(app_port, recv_port)
             if options.profile_dir is not None:
                 profiler = start_profiler(app, options, n, logdir)
+            result.app_cpu_before_s = app.cpu_s()
             await fire(result, n, app_port, recv_port, options.texts)
             await collect_replies(
                 result, n, recv_port, started + options.time_limit_s, warmed=options.warm_up
@@ -534,7 +536,9 @@ def start_profiler(app: Child, options: Options, n: int, logdir: Path) -> subpro
     assert directory is not None
     directory.mkdir(parents=True, exist_ok=True)
     rate = str(options.profile_rate)
-    argv = [py_spy, "record", "--pid", str(app.process.pid), "--rate", rate, "--idle", "--nonblocking"]
+    # --nonblocking: sampling must not pause the app, or a high rate slows what it measures.
+    argv = [py_spy, "record", "--pid", str(app.process.pid), "--rate", rate, "--idle"]
+    argv += ["--nonblocking"] if options.profile_rate > 200 else []
     argv += ["--format", "raw", "-o", str(directory / f"app-n{n}.folded")]
     with (logdir / "py-spy.log").open("wb") as out:
         profiler = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
@@ -696,6 +700,10 @@ def report(results: list[RunResult], pure: dict[str, float], options: Options) -
     row("app peak RSS (VmHWM)", col(lambda r: f"{r.peak_rss_kb / 1024:.1f} MB"))
     row("app start-up (spawn → /healthz)", col(lambda r: ms(r.startup_s)))
     row("CPU s: app", col(lambda r: f"{r.cpu_s.get('app', math.nan):.2f}"))
+    row(
+        "  of which from the burst on",
+        col(lambda r: f"{r.cpu_s.get('app', math.nan) - r.app_cpu_before_s:.2f}"),
+    )
     row("CPU s: Ropo stand-in", col(lambda r: f"{r.cpu_s.get('ropo', math.nan):.2f}"))
     row("CPU s: Slack receiver", col(lambda r: f"{r.cpu_s.get('receiver', math.nan):.2f}"))
     row("run wall time", col(lambda r: f"{r.wall_s:.1f} s"))
