@@ -185,6 +185,7 @@ class Settings(BaseSettings):
     @classmethod
     def _lower_country(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
+
     @field_validator("log_format", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:

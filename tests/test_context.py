@@ -96,9 +96,11 @@ def test_a_value_sealed_by_the_previous_version_still_opens_until_it_expires() -
     key = HKDF(
         algorithm=hashes.SHA256(), length=32, salt=None, info=b"ropo-invoices-bot/context/v1"
     ).derive(b"secret" * 8)
-    legacy = Fernet(base64.urlsafe_b64encode(key)).encrypt(
-        json.dumps({"k": "hetu", "v": HETU, "a": 1, "p": 2}).encode()
-    ).decode()
+    legacy = (
+        Fernet(base64.urlsafe_b64encode(key))
+        .encrypt(json.dumps({"k": "hetu", "v": HETU, "a": 1, "p": 2}).encode())
+        .decode()
+    )
     assert ContextSealer(b"secret" * 8).open(legacy) == LookupContext(QUERY, page=2)
     with pytest.raises(ContextError):
         ContextSealer(b"other!" * 8).open(legacy)

@@ -86,11 +86,11 @@ def test_the_procfiles_web_process_serves_a_lookup_and_logs_no_identity_code(
         with httpx.Client(timeout=10) as http:
             health = wait_for_health(http, base, process, log)
             assert health == {
-        "status": "ok",
-        "ropo": "sandbox",
-        "circuit": "closed",
-        "circuit_retry_in_s": None,
-    }
+                "status": "ok",
+                "ropo": "sandbox",
+                "circuit": "closed",
+                "circuit_retry_in_s": None,
+            }
 
             response_url = f"{slack_url}/response/serve1"
             body = slash_command_body(HETU, response_url)

@@ -126,6 +126,7 @@ class RopoClient:
             raise RopoTimeout(f"Ropo One did not answer within {self._timeout_s:g} s") from None
         finally:
             _deadline.reset(reset)
+
     @property
     def circuit_state(self) -> CircuitState:
         """The circuit breaker's state (:mod:`bot.ropo.circuit`), for health checks."""
