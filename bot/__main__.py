@@ -124,27 +124,25 @@ def _serve(settings: Settings, port: int, host: str) -> int:
             "HTTP mode needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET "
             "(or run `python -m bot demo` to try the app without Slack)"
         )
+    from bot.services import SHUTDOWN_MARGIN_S
     from bot.slack.gc_tuning import settle_after_start_up
-    from bot.slack.web import WORKER_FACTORY, create_web_app, serve
+    from bot.slack.web import BACKLOG, create_web_app, serve
+    from bot.slack.workers import WORKER_ENV, Supervisor, worker_socket
     from bot.store.open import migrate
 
+    if WORKER_ENV in os.environ:  # one of WEB_CONCURRENCY's workers, on the shared port
+        sock = worker_socket(host, port, BACKLOG)
+        app = create_web_app(settings)
+        settle_after_start_up()
+        serve(settings, app, host, port, sock=sock)
+        return 0
     workers = settings.web_concurrency
     if workers > 1:
-        # Each worker builds its own app from the environment (its own Ropo token and member
-        # directory); the store is migrated once here, before any of them starts. uvicorn's
-        # supervisor passes SIGTERM on to the workers, which finish what they acknowledged.
+        # Each worker builds its own app (its own Ropo token and member directory); the
+        # store is migrated once here, before any of them starts.
         logger.info("store: %s; starting %d worker processes", migrate(settings), workers)
-        uvicorn.run(
-            WORKER_FACTORY,
-            factory=True,
-            workers=workers,
-            host=host,
-            port=port,
-            log_config=None,  # ours, with the redacting filter
-            access_log=settings.log_level == "DEBUG",
-            timeout_graceful_shutdown=10,
-        )
-        return 0
+        drain_s = settings.ropo_timeout_s + SHUTDOWN_MARGIN_S
+        return Supervisor(workers, host, port, drain_s=drain_s).run()
     app = create_web_app(settings)
     settle_after_start_up()  # everything is imported and built: what lives for good
     serve(settings, app, host, port)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import logging
 import signal
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -44,8 +45,7 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 READY_PATH = "/readyz"
 METRICS_PATH = "/metrics"
-WORKER_FACTORY = "bot.slack.web:create_worker_app"
-"""What each of ``WEB_CONCURRENCY`` worker processes imports and calls to build its app."""
+BACKLOG = 2048  # connections waiting to be accepted (uvicorn's default)
 
 
 def create_web_app(settings: Settings, *, ropo: RopoClient | None = None) -> Starlette:
@@ -167,13 +167,25 @@ class DrainingServer(uvicorn.Server):
         return await super().on_tick(counter)
 
 
-def serve(settings: Settings, web_app: Starlette, host: str, port: int) -> None:
-    """Run ``web_app`` (from :func:`create_web_app`) until SIGTERM and its drain, or Ctrl-C."""
+def serve(
+    settings: Settings,
+    web_app: Starlette,
+    host: str,
+    port: int,
+    *,
+    sock: socket.socket | None = None,
+) -> None:
+    """Run ``web_app`` (from :func:`create_web_app`) until SIGTERM and its drain, or Ctrl-C.
+
+    ``sock``: a listening socket to serve instead of binding ``host:port`` (a worker's own,
+    see :mod:`bot.slack.workers`).
+    """
     services = web_app.state.services
     config = uvicorn.Config(
         web_app,
         host=host,
         port=port,
+        backlog=BACKLOG,
         log_config=None,  # ours, with the redacting filter
         access_log=settings.log_level == "DEBUG",
         timeout_graceful_shutdown=10,
@@ -183,20 +195,7 @@ def serve(settings: Settings, web_app: Starlette, host: str, port: int) -> None:
         services.readiness,
         busy=lambda: bool(services.pending_acks.count or services.unanswered.count),
         max_drain_s=settings.ropo_timeout_s + SHUTDOWN_MARGIN_S,
-    ).run()
-
-
-def create_worker_app() -> Starlette:
-    """One worker process's app, from the environment: each worker has its own connections."""
-    from bot.logs import configure_logging
-    from bot.settings import load_settings
-    from bot.slack.gc_tuning import settle_after_start_up
-
-    settings = load_settings()
-    configure_logging(settings)
-    app = create_web_app(settings)
-    settle_after_start_up()
-    return app
+    ).run(sockets=None if sock is None else [sock])
 
 
 def describe(settings: Settings) -> str:

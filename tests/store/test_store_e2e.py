@@ -34,7 +34,8 @@ from tests.postgres import PostgresServer, require_binaries
 from tests.servers import ServedApp
 
 ROOT = Path(__file__).resolve().parents[2]
-RUNNING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
+# One process says it as uvicorn does; WEB_CONCURRENCY's supervisor, for all its workers.
+RUNNING = re.compile(r"(?:Uvicorn running on|worker processes serving) http://127\.0\.0\.1:(\d+)")
 NOT_RECORDED = "This lookup could not be recorded"
 
 
@@ -223,6 +224,67 @@ def test_web_concurrency_runs_that_many_workers_on_one_port(tmp_path: Path) -> N
         tokens = [stack.command("C-1001")[1] for _ in range(4)]
         assert all("Invoices for" in stack.reply(token)["text"] for token in tokens)
     assert len(lookups_by("U0AGENT01", sqlite_path=database)) >= 4
+
+
+def _wait_for_lines(app: AppProcess, text: str, count: int, seen: list[str]) -> None:
+    """Wait until ``count`` lines of the app's log (``seen`` so far, extended) contain ``text``."""
+    deadline = time.monotonic() + 60
+    while sum(text in line for line in seen) < count:
+        seen += app.log()
+        assert time.monotonic() < deadline, [line for line in seen if text in line]
+        time.sleep(0.05)
+
+
+def _new_connection_each() -> httpx.Client:
+    """A client that opens a connection per request: the kernel deals them out to the workers."""
+    return httpx.Client(timeout=15, limits=httpx.Limits(max_keepalive_connections=0))
+
+
+def _children(pid: int) -> list[int]:
+    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def test_sigterm_drains_every_worker_of_web_concurrency(tmp_path: Path) -> None:
+    agent, database = "U0WORKERS", tmp_path / "workers.db"
+    with stand_ins(latency_s=0.5) as (ropo, slack_server, slack, state):
+        slack.users[agent] = member(agent)
+        with app_process(
+            ropo.url, slack_server.url, AUDIT_DB=str(database), WEB_CONCURRENCY="2"
+        ) as app:
+            _wait_for_lines(app, "listening for Slack", 2, [])
+            stack = Stack(app.url, slack_server.url, state, slack, _new_connection_each())
+            tokens = []
+            for _ in range(20):
+                response, token = stack.command("C-1001", user_id=agent)
+                assert response.status_code == 200
+                tokens.append(token)
+            app.process.terminate()  # to the supervisor, as a platform stops an instance
+            assert app.process.wait(timeout=30) == 0
+            for token in tokens:
+                assert "Invoices for" in stack.reply(token)["text"]
+    assert lookups_by(agent, sqlite_path=database) == [("found", None)] * 20
+
+
+def test_a_worker_that_dies_is_replaced_and_the_others_serve_on(tmp_path: Path) -> None:
+    with (
+        stand_ins() as (ropo, slack_server, slack, state),
+        app_process(
+            ropo.url, slack_server.url, AUDIT_DB=str(tmp_path / "w.db"), WEB_CONCURRENCY="2"
+        ) as app,
+    ):
+        seen: list[str] = []
+        _wait_for_lines(app, "listening for Slack", 2, seen)
+        workers = _children(app.process.pid)
+        assert len(workers) == 2
+        os.kill(workers[0], signal.SIGKILL)
+        _wait_for_lines(app, "listening for Slack", 3, seen)  # its replacement is up
+        assert any("stopped with status -9" in line for line in seen)
+        assert app.process.poll() is None
+        assert len(set(_children(app.process.pid)) - {workers[0]}) == 2
+        stack = Stack(app.url, slack_server.url, state, slack, _new_connection_each())
+        for _ in range(10):
+            _, token = stack.command("C-1001")
+            assert "Invoices for" in stack.reply(token)["text"]
 
 
 @pytest.fixture
