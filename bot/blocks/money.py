@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+from datetime import date
 from decimal import Decimal
 
 from babel import Locale
@@ -24,7 +25,7 @@ from babel.numbers import (
     get_group_symbol,
 )
 
-from bot.i18n import N_, _
+from bot.i18n import LANGUAGES, N_, _, current_locale, long_date, number, use_language
 
 UNKNOWN = N_("unknown")
 """A ``msgid``: shown translated where an amount or a date is missing."""
@@ -37,6 +38,20 @@ def format_amount(amount: Decimal | None, currency: str, locale: str) -> str:
     if amount is None or not amount.is_finite():
         return _(UNKNOWN)
     return money_format(locale, currency).format(amount)
+
+
+def load_formats(currency: str, territory: str | None) -> None:
+    """Load each language's CLDR data and catalogue at start-up, not in a rush's first replies.
+
+    Babel reads a locale's data from disk the first time it is used, and gettext its catalogue:
+    milliseconds each, spent while the first hundreds of agents wait.
+    """
+    for language in LANGUAGES:
+        with use_language(language, territory):
+            _(UNKNOWN)
+            format_amount(Decimal(0), currency, current_locale())
+            long_date(date(2000, 1, 1))
+            number(0)
 
 
 @functools.lru_cache(maxsize=16)

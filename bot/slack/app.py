@@ -27,8 +27,9 @@ from bot.access.gate import AccessGate
 from bot.access.policy import AccessPolicy
 from bot.access.ratelimit import SlidingWindowLimiter
 from bot.audit import AuditTrail, audit_key
+from bot.blocks.money import load_formats
 from bot.details import InvoiceDetailsLookup
-from bot.i18n import N_, _, use_language
+from bot.i18n import N_, _, territory_of, use_language
 from bot.lookup import InvoiceLookup
 from bot.metrics import watch_circuit
 from bot.result_cache import ResultCache
@@ -107,6 +108,7 @@ def create_services(
     secret = settings.slack_signing_secret
     # Every instance shares the signing secret, so a button sealed by one opens on another.
     sealer = ContextSealer(secret.get_secret_value().encode() if secret else None)
+    load_formats(settings.currency, territory_of(settings.locale))
     key = audit_key(settings)  # first: no key, no database file created
     store = open_store(settings)  # the audit trail and the rate limit share it
     audit = AuditTrail(store, key)

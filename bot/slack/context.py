@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import os
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -94,7 +94,7 @@ class ContextSealer:
             if link is not None and len(link) <= MAX_SEALED_LINK:
                 payload["l"] = link
         payload["t"] = int(self._clock())
-        plain = json.dumps(payload, separators=(",", ":")).encode()
+        plain = orjson.dumps(payload)
         nonce = os.urandom(_NONCE_BYTES)
         sealed = _VERSION + nonce + self._aead.encrypt(nonce, plain, _VERSION)
         return base64.urlsafe_b64encode(sealed).rstrip(b"=").decode()
@@ -102,7 +102,7 @@ class ContextSealer:
     def open(self, sealed: str) -> LookupContext:
         """Decrypt a sealed value; :class:`ContextError` if it is expired, forged or garbled."""
         try:
-            data = json.loads(self._unseal(sealed))
+            data = orjson.loads(self._unseal(sealed))
             identifier = Identifier(IdentifierKind(data["k"]), str(data["v"]))
             query = Query(identifier, include_paid=bool(data["a"]))
             job_id = data.get("j")
@@ -128,7 +128,7 @@ class ContextSealer:
             raise ValueError("not a sealed context")
         nonce, body = raw[1 : 1 + _NONCE_BYTES], raw[1 + _NONCE_BYTES :]
         plain = self._aead.decrypt(nonce, body, _VERSION)
-        sealed_at = json.loads(plain)["t"]
+        sealed_at = orjson.loads(plain)["t"]
         age = self._clock() - int(sealed_at)
         if age > self._ttl_s or age < -_CLOCK_SKEW_S:
             raise ValueError("expired")

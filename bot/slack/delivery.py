@@ -289,7 +289,6 @@ async def show_details(
     async def opened() -> bool:
         return await opening is not None
 
-    await services.pending_acks.idle(MAX_ACK_WAIT_S)
     asking = asyncio.ensure_future(
         services.details.run(context.query, context.job_id, who, shown=opened)
     )

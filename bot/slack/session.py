@@ -11,7 +11,6 @@ it stops.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import orjson
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -70,10 +70,7 @@ class SessionRespond(AsyncRespond):
     async def __call__(self, text: str | dict = "", **fields: Any) -> WebhookResponse:  # type: ignore[override]
         """Post a message (``text``, ``blocks``, ``response_type``, ...) as Bolt's would."""
         message = dict(text) if isinstance(text, dict) else {"text": text, **fields}
-        body = json.dumps(
-            {key: value for key, value in message.items() if value is not None},
-            separators=(",", ":"),
-        ).encode()
+        body = orjson.dumps({key: value for key, value in message.items() if value is not None})
         url = self.response_url
         assert url is not None
         started = time.monotonic()

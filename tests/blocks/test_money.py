@@ -10,7 +10,7 @@ from babel.numbers import format_currency
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.blocks.money import UNKNOWN, babel_locale, format_amount, money_format
+from bot.blocks.money import UNKNOWN, babel_locale, format_amount, load_formats, money_format
 
 NBSP = "\u00a0"
 
@@ -83,3 +83,12 @@ def test_signs_and_rounding_at_the_edges_follow_babel(amount: str) -> None:
     for locale in ("fi_FI", "en_US", "he_IL"):
         expected = format_currency(Decimal(amount), "EUR", locale=babel_locale(locale))
         assert format_amount(Decimal(amount), "EUR", locale) == expected
+
+
+def test_every_languages_formats_are_loaded_before_the_first_reply() -> None:
+    money_format.cache_clear()
+    load_formats("EUR", "FI")
+    misses = money_format.cache_info().misses
+    for locale in ("en_FI", "fi_FI", "sv_FI", "nb_NO"):  # Norwegian in Finland: nb_NO's data
+        money_format(locale, "EUR")
+    assert money_format.cache_info().misses == misses
