@@ -134,7 +134,7 @@ def _serve(settings: Settings, port: int, host: str) -> int:
         sock = worker_socket(host, port, BACKLOG)
         app = create_web_app(settings)
         settle_after_start_up()
-        serve(settings, app, host, port, sock=sock)
+        serve(settings, app, host, port, sock=sock, parent_pid=int(os.environ[WORKER_ENV]))
         return 0
     workers = settings.web_concurrency
     if workers > 1:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 import signal
 import socket
 import time
@@ -145,12 +146,16 @@ class DrainingServer(uvicorn.Server):
         *,
         busy: Callable[[], bool],
         max_drain_s: float,
+        parent_pid: int | None = None,
     ) -> None:
         super().__init__(config)
         self._readiness = readiness
         self._busy = busy
         self._max_drain_s = max_drain_s
         self._stop_at: float | None = None
+        # A worker's supervisor: if it is gone (killed outright), the worker stops as on SIGTERM
+        # rather than serve on unsupervised.
+        self._parent_pid = parent_pid
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         """Start draining on the first SIGTERM; anything else as uvicorn does."""
@@ -162,6 +167,10 @@ class DrainingServer(uvicorn.Server):
 
     async def on_tick(self, counter: int) -> bool:
         """uvicorn's check, ten times a second, of whether to stop: also when draining ends."""
+        if self._parent_pid is not None and os.getppid() != self._parent_pid:
+            logger.error("the worker supervisor is gone: this worker stops")
+            self._parent_pid = None
+            self.handle_exit(signal.SIGTERM, None)
         if self._stop_at is not None and (not self._busy() or time.monotonic() >= self._stop_at):
             self.should_exit = True
         return await super().on_tick(counter)
@@ -174,11 +183,12 @@ def serve(
     port: int,
     *,
     sock: socket.socket | None = None,
+    parent_pid: int | None = None,
 ) -> None:
     """Run ``web_app`` (from :func:`create_web_app`) until SIGTERM and its drain, or Ctrl-C.
 
-    ``sock``: a listening socket to serve instead of binding ``host:port`` (a worker's own,
-    see :mod:`bot.slack.workers`).
+    ``sock``: a listening socket to serve instead of binding ``host:port``, and
+    ``parent_pid`` the supervisor to stop without: a worker's (see :mod:`bot.slack.workers`).
     """
     services = web_app.state.services
     config = uvicorn.Config(
@@ -195,6 +205,7 @@ def serve(
         services.readiness,
         busy=lambda: bool(services.pending_acks.count or services.unanswered.count),
         max_drain_s=settings.ropo_timeout_s + SHUTDOWN_MARGIN_S,
+        parent_pid=parent_pid,
     ).run(sockets=None if sock is None else [sock])
 
 

@@ -62,7 +62,11 @@ class Supervisor:
         """Start the workers and supervise them; the exit code once all have stopped."""
         # Bound, never listening: holds the port (and learns it, for port 0) while the
         # workers bind theirs. Only listening sockets are dealt connections.
-        reservation = reuse_port_socket(self._host, self._port)
+        try:
+            reservation = reuse_port_socket(self._host, self._port)
+        except OSError as exc:
+            logger.error("cannot listen on %s:%d: %s", self._host, self._port, exc.strerror)
+            return 1
         self._port = reservation.getsockname()[1]
         previous = {
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)

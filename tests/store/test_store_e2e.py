@@ -287,6 +287,30 @@ def test_a_worker_that_dies_is_replaced_and_the_others_serve_on(tmp_path: Path) 
             assert "Invoices for" in stack.reply(token)["text"]
 
 
+def _gone(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "\nState:\tZ" in status  # exited, not yet reaped by whoever adopted it
+
+
+def test_workers_stop_by_themselves_when_their_supervisor_is_killed(tmp_path: Path) -> None:
+    with (
+        stand_ins() as (ropo, slack_server, _, _),
+        app_process(
+            ropo.url, slack_server.url, AUDIT_DB=str(tmp_path / "w.db"), WEB_CONCURRENCY="2"
+        ) as app,
+    ):
+        _wait_for_lines(app, "listening for Slack", 2, [])
+        workers = _children(app.process.pid)
+        app.process.kill()  # SIGKILL: the supervisor cannot pass anything on
+        deadline = time.monotonic() + 30
+        while not all(_gone(pid) for pid in workers):
+            assert time.monotonic() < deadline, "the workers serve on without a supervisor"
+            time.sleep(0.1)
+
+
 @pytest.fixture
 def own_postgres() -> Iterator[PostgresServer]:
     """A PostgreSQL server of this test's own, to stop and start under the app."""
