@@ -140,3 +140,24 @@ def wait_for_health(
             if time.monotonic() > deadline:
                 pytest.fail(f"no /healthz on {base} within {START_TIMEOUT_S} s")
             time.sleep(0.05)
+
+
+def test_workers_on_a_port_already_taken_stop_with_one_clear_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "ROPO_", "AUDIT_"))}
+    env |= {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "AUDIT_DB": str(tmp_path / "taken.db"),
+        "WEB_CONCURRENCY": "2",
+    }
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [*procfile_command("web"), "--host", "127.0.0.1", "--port", str(port)]
+        result = subprocess.run(
+            command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+        )
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in result.stderr
+    assert "Traceback" not in result.stderr
