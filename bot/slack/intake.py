@@ -6,7 +6,8 @@ ERROR traceback, which anyone who can reach the URL can repeat at will. Here the
 is checked first, on the raw bytes, and nothing is parsed unless it holds: a bad or missing
 one is a 401. A signed request that is still malformed gets a 400, or, for a slash command,
 whose answer Slack shows the agent, a polite 200, and one WARNING line naming what was wrong
-(never the body: it may hold an identity code). Only then does Bolt see it.
+(never the body: it may hold an identity code). Only then does Bolt see it, parsed once:
+:class:`Accepted` carries the body as Bolt parses it.
 """
 
 from __future__ import annotations
@@ -51,6 +52,14 @@ class Rejection:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """A signed request of a shape Slack sends: its body as text, and parsed as Bolt parses it."""
+
+    text: str
+    payload: dict[str, Any]
+
+
 class RequestIntake:
     """Checks each request's signature, then its shape."""
 
@@ -59,21 +68,21 @@ class RequestIntake:
         self._verifier = SignatureVerifier(signing_secret)
         self._language = language
 
-    def check(self, body: bytes, headers: Mapping[str, str]) -> Rejection | None:
-        """None when Bolt may have the request; else the answer to give instead, logged."""
+    def check(self, body: bytes, headers: Mapping[str, str]) -> Accepted | Rejection:
+        """The request for Bolt, parsed; else the answer to give instead, logged."""
         if not self._signed(body, headers):
             # Not logged at WARNING: anyone can send these, and a log line each is a lever.
             logger.info("refused a request to /slack/events: bad or missing signature")
             return Rejection(401, {"error": "invalid request"}, "bad signature")
         with use_language(self._language):
-            rejection = _malformed(body, headers.get("content-type"))
-        if rejection is not None:
+            checked = _parse(body, headers.get("content-type"))
+        if isinstance(checked, Rejection):
             logger.warning(
                 "refused a signed request to /slack/events: %s (HTTP %d)",
-                rejection.reason,
-                rejection.status,
+                checked.reason,
+                checked.status,
             )
-        return rejection
+        return checked
 
     def _signed(self, body: bytes, headers: Mapping[str, str]) -> bool:
         timestamp = headers.get("x-slack-request-timestamp")
@@ -83,7 +92,7 @@ class RequestIntake:
         return self._verifier.is_valid(body=body, timestamp=timestamp, signature=signature)
 
 
-def _malformed(raw: bytes, content_type: str | None) -> Rejection | None:
+def _parse(raw: bytes, content_type: str | None) -> Accepted | Rejection:
     try:
         text = raw.decode()
         payload = parse_body(text, (content_type or "").split(";")[0].strip() or None)
@@ -91,6 +100,11 @@ def _malformed(raw: bytes, content_type: str | None) -> Rejection | None:
         return _bad("the body or its payload is not JSON")
     if not isinstance(payload, dict):
         return _bad("the payload is not a JSON object")
+    rejection = _malformed(payload)
+    return Accepted(text, payload) if rejection is None else rejection
+
+
+def _malformed(payload: dict[str, Any]) -> Rejection | None:
     if "ssl_check" in payload or payload.get("type") == "url_verification":
         return None
     if "command" in payload:
