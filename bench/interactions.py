@@ -284,13 +284,16 @@ def main(argv: list[str] | None = None) -> int:
         "--profile", type=Path, metavar="DIR", help="py-spy of the app during both bursts"
     )
     parser.add_argument("--profile-rate", type=int, default=100, help="py-spy samples a second")
+    parser.add_argument(
+        "--app-dir", type=Path, default=REPO, help="run the bot/ package found here (a copy)"
+    )
     args = parser.parse_args(argv)
     if any(n < 1 or n > 2000 for n in args.n):
         parser.error("--n takes counts from 1 to 2000")
     options = Options(
         latency_s=args.ropo_latency,
         time_limit_s=args.time_limit,
-        app_dir=REPO,
+        app_dir=args.app_dir,
         app_path=[],
         warm_up=False,
         profile_dir=args.profile,

@@ -244,36 +244,39 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
+@contextmanager
+def two_workers(
+    tmp_path: Path, *, latency_s: float = 0.0, members: tuple[str, ...] = ()
+) -> Iterator[tuple[AppProcess, Stack, list[str]]]:
+    """The app with ``WEB_CONCURRENCY=2`` once both workers listen, a stack, and its log."""
+    with stand_ins(latency_s) as (ropo, slack_server, slack, state):
+        for agent in members:
+            slack.users[agent] = member(agent)
+        database = str(tmp_path / "workers.db")
+        with app_process(ropo.url, slack_server.url, AUDIT_DB=database, WEB_CONCURRENCY="2") as app:
+            seen: list[str] = []
+            _wait_for_lines(app, "listening for Slack", 2, seen)
+            yield app, Stack(app.url, slack_server.url, state, slack, _new_connection_each()), seen
+
+
 def test_sigterm_drains_every_worker_of_web_concurrency(tmp_path: Path) -> None:
-    agent, database = "U0WORKERS", tmp_path / "workers.db"
-    with stand_ins(latency_s=0.5) as (ropo, slack_server, slack, state):
-        slack.users[agent] = member(agent)
-        with app_process(
-            ropo.url, slack_server.url, AUDIT_DB=str(database), WEB_CONCURRENCY="2"
-        ) as app:
-            _wait_for_lines(app, "listening for Slack", 2, [])
-            stack = Stack(app.url, slack_server.url, state, slack, _new_connection_each())
-            tokens = []
-            for _ in range(20):
-                response, token = stack.command("C-1001", user_id=agent)
-                assert response.status_code == 200
-                tokens.append(token)
-            app.process.terminate()  # to the supervisor, as a platform stops an instance
-            assert app.process.wait(timeout=30) == 0
-            for token in tokens:
-                assert "Invoices for" in stack.reply(token)["text"]
-    assert lookups_by(agent, sqlite_path=database) == [("found", None)] * 20
+    agent = "U0WORKERS"
+    with two_workers(tmp_path, latency_s=0.5, members=(agent,)) as (app, stack, _):
+        tokens = []
+        for _ in range(20):
+            response, token = stack.command("C-1001", user_id=agent)
+            assert response.status_code == 200
+            tokens.append(token)
+        app.process.terminate()  # to the supervisor, as a platform stops an instance
+        assert app.process.wait(timeout=30) == 0
+        for token in tokens:
+            assert "Invoices for" in stack.reply(token)["text"]
+    rows = lookups_by(agent, sqlite_path=tmp_path / "workers.db")
+    assert rows == [("found", None)] * 20
 
 
 def test_a_worker_that_dies_is_replaced_and_the_others_serve_on(tmp_path: Path) -> None:
-    with (
-        stand_ins() as (ropo, slack_server, slack, state),
-        app_process(
-            ropo.url, slack_server.url, AUDIT_DB=str(tmp_path / "w.db"), WEB_CONCURRENCY="2"
-        ) as app,
-    ):
-        seen: list[str] = []
-        _wait_for_lines(app, "listening for Slack", 2, seen)
+    with two_workers(tmp_path) as (app, stack, seen):
         workers = _children(app.process.pid)
         assert len(workers) == 2
         os.kill(workers[0], signal.SIGKILL)
@@ -281,7 +284,6 @@ def test_a_worker_that_dies_is_replaced_and_the_others_serve_on(tmp_path: Path) 
         assert any("stopped with status -9" in line for line in seen)
         assert app.process.poll() is None
         assert len(set(_children(app.process.pid)) - {workers[0]}) == 2
-        stack = Stack(app.url, slack_server.url, state, slack, _new_connection_each())
         for _ in range(10):
             _, token = stack.command("C-1001")
             assert "Invoices for" in stack.reply(token)["text"]
@@ -296,13 +298,7 @@ def _gone(pid: int) -> bool:
 
 
 def test_workers_stop_by_themselves_when_their_supervisor_is_killed(tmp_path: Path) -> None:
-    with (
-        stand_ins() as (ropo, slack_server, _, _),
-        app_process(
-            ropo.url, slack_server.url, AUDIT_DB=str(tmp_path / "w.db"), WEB_CONCURRENCY="2"
-        ) as app,
-    ):
-        _wait_for_lines(app, "listening for Slack", 2, [])
+    with two_workers(tmp_path) as (app, _, _):
         workers = _children(app.process.pid)
         app.process.kill()  # SIGKILL: the supervisor cannot pass anything on
         deadline = time.monotonic() + 30
