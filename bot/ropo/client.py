@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import http.cookiejar
 import json
 import logging
 import random
@@ -96,6 +97,7 @@ class RopoClient:
             timeout=httpx.Timeout(timeout_s, connect=min(CONNECT_TIMEOUT_S, timeout_s)),
             headers={"Accept": "application/json", "User-Agent": USER_AGENT},
             auth=RopoAuth(self._observed_login),
+            cookies=_NoCookies(),
         )
         # Set when Ropo refuses our cid/apicode, cleared by the next successful login:
         # /readyz reports it, since no lookup can succeed until an admin fixes the settings.
@@ -293,6 +295,20 @@ class RopoClient:
             logger.info("Ropo One %s failed (%s); retrying in %.2f s", path, failure, delay)
             await asyncio.sleep(delay)
             attempt += 1
+
+
+class _NoCookies(http.cookiejar.CookieJar):
+    """Ropo One authenticates by bearer token: no cookie is kept, none sent.
+
+    httpx otherwise reads every answer for cookies and dresses every request in them, which
+    was a quarter of what httpx itself costs per lookup (bench/).
+    """
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        """Keep nothing from an answer."""
+
+    def add_cookie_header(self, request: Any) -> None:
+        """Add nothing to a request."""
 
 
 def _default_transport(base_url: str) -> httpx.AsyncBaseTransport:

@@ -8,9 +8,12 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
+from bot.ropo.client import RopoClient
 from bot.ropo.sandbox import SandboxState
 from bot.ropo.transport import RopoTransport, environment_proxy
+from tests.ropo.ropo_support import custnum
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -135,3 +138,42 @@ def test_without_proxy_settings_there_is_no_proxy(monkeypatch: pytest.MonkeyPatc
     for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY"):
         monkeypatch.delenv(name, raising=False)
     assert environment_proxy("https://rc.ropo24.fi/rest") is None
+
+
+async def test_a_cookie_ropo_sets_is_never_sent_back() -> None:
+    """Ropo One authenticates by bearer token: cookies are neither kept nor sent."""
+    heads: list[bytes] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(
+            next(
+                (
+                    line.split(b":")[1]
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length")
+                ),
+                b"0",
+            )
+        )
+        await reader.readexactly(length)
+        heads.append(head.lower())
+        body = b'{"token": "t0k3n-1234567890"}' if b"/token " in head else b'{"jobs": []}'
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            b"Set-Cookie: session=abc; Path=/\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+        writer.close()
+
+    async with raw_server(answer) as url:
+        client = RopoClient(f"{url}/rest", "cid", SecretStr("apicode"), timeout_s=5)
+        try:
+            for _ in range(2):
+                assert await client.find_invoices(custnum("C-1")) == ()
+        finally:
+            await client.aclose()
+    assert len(heads) == 3  # the login, then two lookups
+    assert all(b"cookie:" not in head for head in heads)
