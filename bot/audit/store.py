@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from bot.metrics import AUDIT_WRITES
+from bot.store.batch import awaited_or_not
 from bot.store.migrations import migrate_sqlite
 
 logger = logging.getLogger(__name__)
@@ -184,7 +185,7 @@ class AuditStore:
     async def append(self, row: AuditRow) -> None:
         """Store ``row``; return once it is committed, or raise :class:`AuditWriteError`."""
         loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
+        done: asyncio.Future[None] = awaited_or_not(loop.create_future())
         with self._lock:
             if self._closed:
                 raise AuditWriteError("the audit trail is closed")
@@ -208,7 +209,7 @@ class AuditStore:
         (or raises :class:`AuditWriteError`); without, at once (a failure is logged).
         """
         loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] | None = loop.create_future() if wait else None
+        done = awaited_or_not(loop.create_future()) if wait else None
         with self._lock:
             if self._closed:
                 raise AuditWriteError("the audit trail is closed")

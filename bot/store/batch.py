@@ -55,7 +55,7 @@ class ThreadBatcher(Generic[Item, Result]):
     async def submit(self, item: Item) -> Result:
         """``item``'s result once its batch is handled; the batch's exception if it failed."""
         loop = asyncio.get_running_loop()
-        done: asyncio.Future[Result] = _awaited_or_not(loop.create_future())
+        done: asyncio.Future[Result] = awaited_or_not(loop.create_future())
         with self._lock:
             if self._closed:
                 raise BatchClosedError("closed")
@@ -126,7 +126,7 @@ class AsyncBatcher(Generic[Item, Result]):
         if self._queue is None or self._task is None:
             self._queue = asyncio.Queue()
             self._task = asyncio.create_task(self._run(self._queue), name=self._name)
-        done = _awaited_or_not(asyncio.get_running_loop().create_future())
+        done = awaited_or_not(asyncio.get_running_loop().create_future())
         self._queue.put_nowait((item, done))
         return await asyncio.shield(done)
 
@@ -161,8 +161,12 @@ class AsyncBatcher(Generic[Item, Result]):
                     _settle(done, result, None)
 
 
-def _awaited_or_not(done: asyncio.Future[Result]) -> asyncio.Future[Result]:
-    """``done``, its failure marked as seen: a caller that gave up waiting never reads it."""
+def awaited_or_not(done: asyncio.Future[Result]) -> asyncio.Future[Result]:
+    """``done``, its failure marked as seen: a caller that gave up waiting never reads it.
+
+    For a future awaited through :func:`asyncio.shield` under a timeout: without this, asyncio
+    logs the failure of a write nobody waits for any more as an exception never retrieved.
+    """
     done.add_done_callback(lambda future: future.cancelled() or future.exception())
     return done
 

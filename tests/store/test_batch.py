@@ -1,4 +1,4 @@
-"""The batchers: what a caller that stopped waiting leaves behind (PostgreSQL's, in the loop)."""
+"""The batched writers: what a caller that stopped waiting leaves behind."""
 
 from __future__ import annotations
 
