@@ -147,15 +147,7 @@ class RopoClient:
         body: dict[str, Any] = {_ropo_field(query.identifier): self._ropo_value(query.identifier)}
         if query.include_paid:
             body["all_invoices"] = 1
-        loop = asyncio.get_running_loop()
-        reset = _deadline.set(loop.time() + self._timeout_s)
-        try:
-            async with asyncio.timeout(self._timeout_s):
-                response = await self._authorized_post("jobs/findbyendcustomer", body)
-        except TimeoutError:
-            raise RopoTimeout(f"Ropo One did not answer within {self._timeout_s:g} s") from None
-        finally:
-            _deadline.reset(reset)
+        response = await self._within_budget("jobs/findbyendcustomer", body)
         if response.status_code == 404:
             _require_problem_body(response)
             return ()
@@ -177,23 +169,36 @@ class RopoClient:
         Same budget, retries and error mapping as :meth:`find_invoices`. Raises a
         :class:`~bot.ropo.errors.RopoError` subclass on any failure.
         """
-        loop = asyncio.get_running_loop()
-        reset = _deadline.set(loop.time() + self._timeout_s)
-        try:
-            async with asyncio.timeout(self._timeout_s):
-                response = await self._authorized_post(
-                    "jobs", None, method="GET", params={"jobid": job_id}
-                )
-        except TimeoutError:
-            raise RopoTimeout(f"Ropo One did not answer within {self._timeout_s:g} s") from None
-        finally:
-            _deadline.reset(reset)
+        response = await self._within_budget("jobs", None, method="GET", params={"jobid": job_id})
         if response.status_code == 404:
             _require_problem_body(response)
             return None
         if response.status_code != 200:
             raise _error_for(response, "job details")
         return _parse_job_details(response, job_id)
+
+    async def _within_budget(
+        self,
+        path: str,
+        body: dict[str, Any] | None,
+        *,
+        method: str = "POST",
+        params: dict[str, Any] | None = None,
+    ) -> httpx.Response:
+        """:meth:`_authorized_post` within ``timeout_s``, logins and retries included.
+
+        Raises :class:`RopoTimeout` once the budget is spent; retries see the deadline and do
+        not start one that could only end in it.
+        """
+        loop = asyncio.get_running_loop()
+        reset = _deadline.set(loop.time() + self._timeout_s)
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                return await self._authorized_post(path, body, method=method, params=params)
+        except TimeoutError:
+            raise RopoTimeout(f"Ropo One did not answer within {self._timeout_s:g} s") from None
+        finally:
+            _deadline.reset(reset)
 
     async def _authorized_post(
         self,
