@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -230,20 +231,15 @@ async def look_up_and_update_view(
     """
     outcome = await _look_up(services, query, who, cached=cached)
     reference, withheld = outcome.reference, _withheld(outcome)
-    try:
-        view = render_result_view(render_outcome(outcome, services, page=page))
-    except Exception:
-        # A bug of ours must not leave the modal on "Looking up…" for good.
-        logger.exception("lookup %s: its result could not be rendered", outcome.reference)
-        view = None
-    error = "render_failed" if view is None else await _update_view(client, view_id, view)
-    if error in _REFUSED_VIEW:
-        # Slack refused the result itself, or it could not be built: a bug of ours, so say
-        # so in its place rather than leave the modal on "Looking up…". (A closed modal
-        # needs nothing more.)
-        fallback = _apology(services, outcome.reference)
-        await _update_view(client, view_id, render_result_view(fallback))
-    elif error is not None:
+    error = await _show_in_modal(
+        services,
+        client,
+        view_id,
+        lambda: render_result_view(render_outcome(outcome, services, page=page)),
+        "lookup",
+        reference,
+    )
+    if error is not None and error not in _REFUSED_VIEW:
         logger.error("lookup %s: its answer could not be shown in the modal (%s)", reference, error)
     if not withheld:
         delivered = Delivery.SHOWN if error is None else Delivery.NOT_DELIVERED
@@ -302,17 +298,45 @@ async def show_details(
             await send_private(respond, render_window_not_opened(services.environment))
         return
     outcome = await asking
-    try:
-        view = render_details_view(
+    await _show_in_modal(
+        services,
+        client,
+        view_id,
+        lambda: render_details_view(
             outcome, my_ropo_link=context.my_ropo_link, pushed=over is not None
-        )
+        ),
+        "details",
+        outcome.reference,
+    )
+
+
+async def _show_in_modal(
+    services: Services,
+    client: AsyncWebClient,
+    view_id: str,
+    render: Callable[[], dict[str, Any]],
+    kind: str,
+    reference: str,
+) -> str | None:
+    """Render a result into modal ``view_id``; None if shown, else why not (logged).
+
+    ``kind`` and ``reference`` name the result (``lookup R-…``, ``details R-…``) in the log.
+
+    A view that could not be built, or that Slack refused, is a bug of ours: an apology with
+    a reference takes its place rather than leave the modal on "Loading…" for good. (A
+    closed modal needs nothing more.)
+    """
+    error: str | None
+    try:
+        view = render()
     except Exception:
-        logger.exception("details %s: could not be rendered", outcome.reference)
-        view = None
-    error = "render_failed" if view is None else await _update_view(client, view_id, view)
+        logger.exception("%s %s: its result could not be rendered", kind, reference)
+        error = "render_failed"
+    else:
+        error = await _update_view(client, view_id, view)
     if error in _REFUSED_VIEW:
-        fallback = _apology(services, outcome.reference)
-        await _update_view(client, view_id, render_result_view(fallback))
+        await _update_view(client, view_id, render_result_view(_apology(services, reference)))
+    return error
 
 
 def _apology(services: Services, lookup_reference: str) -> dict[str, Any]:
