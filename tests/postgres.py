@@ -18,6 +18,8 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -151,3 +153,14 @@ class PostgresServer:
             check=False,
         )
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextmanager
+def running_server() -> Iterator[PostgresServer]:
+    """A server of its own, started (skipped without the binaries), removed afterwards."""
+    server = PostgresServer(require_binaries())
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()

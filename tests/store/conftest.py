@@ -6,18 +6,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.postgres import PostgresServer, require_binaries
+from tests.postgres import PostgresServer, running_server
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """One PostgreSQL server for the run's store tests (skipped without the binaries)."""
-    server = PostgresServer(require_binaries())
-    try:
-        server.start()
+    with running_server() as server:
         yield server
-    finally:
-        server.remove()
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ import pytest
 from bot.dev.slack_standin import SlackStandIn, member
 from bot.ropo.sandbox import SANDBOX_APICODE, SANDBOX_CID, create_sandbox_app
 from tests.conftest import AUDIT_KEY, BOT_TOKEN, SIGNING_SECRET, Stack, serve_stack
-from tests.postgres import PostgresServer, require_binaries
+from tests.postgres import PostgresServer, running_server
 from tests.servers import ServedApp
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -310,12 +310,8 @@ def test_workers_stop_by_themselves_when_their_supervisor_is_killed(tmp_path: Pa
 @pytest.fixture
 def own_postgres() -> Iterator[PostgresServer]:
     """A PostgreSQL server of this test's own, to stop and start under the app."""
-    server = PostgresServer(require_binaries())
-    try:
-        server.start()
+    with running_server() as server:
         yield server
-    finally:
-        server.remove()
 
 
 def test_postgres_stopped_mid_run_withholds_lookups_and_the_app_recovers_by_itself(
